@@ -1,0 +1,29 @@
+#pragma once
+/// asyncio-cpp: Python's asyncio in C++20. The umbrella header, like asyncio/__init__.py: it brings
+/// every public name into namespace asyncio. See docs/asyncio-map.md for each asyncio name's C++
+/// spelling.
+
+#include "asyncio/exceptions.hpp"
+
+// coro: generators and coroutines
+#include "asyncio/coro/coro.hpp"
+#include "asyncio/coro/generator.hpp"
+
+// loop: the event loop
+#include "asyncio/loop/event_loop.hpp"
+#include "asyncio/loop/handle.hpp"
+#include "asyncio/loop/logger.hpp"
+
+// task: futures, tasks, running
+#include "asyncio/task/future.hpp"
+#include "asyncio/task/runner.hpp"
+#include "asyncio/task/task.hpp"
+
+// flow: waiting
+#include "asyncio/flow/sleep.hpp"
+
+// thread: other threads
+#include "asyncio/thread/concurrent_future.hpp"
+#include "asyncio/thread/run_coroutine_threadsafe.hpp"
+#include "asyncio/thread/run_in_executor.hpp"
+#include "asyncio/thread/thread_pool_executor.hpp"

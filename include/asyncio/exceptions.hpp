@@ -1,0 +1,87 @@
+#pragma once
+/// The exceptions of asyncio, in one place as in Python's asyncio/exceptions.py. Layer 0: every layer
+/// may include this header; it includes only the standard library.
+///
+/// Two families, as in Python:
+///  - BaseException and what derives from it (CancelledError, GeneratorExit) do NOT derive from
+///    std::exception, for the reason Python made them BaseException: `catch (const std::exception&)`
+///    must not swallow a cancellation or a generator's close.
+///  - Everything else (RuntimeError, ValueError, TypeError, InvalidStateError) derives from a standard
+///    exception, so ordinary C++ error handling sees it.
+
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+namespace asyncio {
+
+/// Python's BaseException: the root of exceptions that control flow rather than report errors.
+/// Catch it only to clean up and rethrow.
+class BaseException {
+ public:
+  explicit BaseException(std::string message = {}) : message_(std::move(message)) {}
+  virtual ~BaseException() = default;
+  BaseException(const BaseException&) = default;
+  BaseException& operator=(const BaseException&) = default;
+
+  /// The message given at construction; empty when none was given.
+  [[nodiscard]] virtual const char* what() const noexcept { return message_.c_str(); }
+  /// The Python name of the exception class, e.g. "CancelledError".
+  [[nodiscard]] virtual const char* name() const noexcept = 0;
+
+ private:
+  std::string message_;
+};
+
+/// Raised inside a generator at its paused `co_yield` by Generator::close(). A generator may catch
+/// it to clean up, then must return (or let it propagate); yielding again is a RuntimeError.
+class GeneratorExit final : public BaseException {
+ public:
+  using BaseException::BaseException;
+  [[nodiscard]] const char* name() const noexcept override { return "GeneratorExit"; }
+};
+
+/// Raised at a task's `co_await` when the task is cancelled, and by Future::result() of a cancelled
+/// future. The message is the one given to cancel(msg).
+class CancelledError : public BaseException {
+ public:
+  using BaseException::BaseException;
+  [[nodiscard]] const char* name() const noexcept override { return "CancelledError"; }
+};
+
+/// Python's RuntimeError: an operation not allowed in the current state (a closed loop, a loop already
+/// running, a generator that ignored GeneratorExit, no running event loop).
+class RuntimeError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Python's ValueError: an argument of the right type but an unacceptable value (a generator already
+/// executing, a negative pool size).
+class ValueError : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+/// Python's TypeError: an operation applied to an object that does not support it in this form
+/// (sending a value into a just-started generator).
+class TypeError : public std::logic_error {
+ public:
+  using std::logic_error::logic_error;
+};
+
+/// asyncio.InvalidStateError: an operation on a Future in the wrong state (result() of a pending
+/// future, set_result() of a finished one).
+class InvalidStateError : public std::logic_error {
+ public:
+  using std::logic_error::logic_error;
+};
+
+/// Python's TimeoutError: an operation did not finish in time (ConcurrentFuture::result(timeout);
+/// asyncio.wait_for and asyncio.timeout raise it too).
+class TimeoutError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+}  // namespace asyncio

@@ -1,0 +1,98 @@
+#pragma once
+/// sleep(delay): Python's asyncio.sleep. Suspends the calling task for `delay` on the loop's clock.
+///
+///   co_await asyncio::sleep(0.5);                    // seconds, as in Python
+///   co_await asyncio::sleep(std::chrono::milliseconds(500));
+///   int v = co_await asyncio::sleep(1.0, 42);        // Python's sleep(delay, result)
+///   co_await asyncio::sleep(0);                      // let every other ready callback run first
+///
+/// A task asleep costs no allocation: it arms its own timer node in the loop's heap. Cancelling the
+/// task wakes it at once with CancelledError. A delay <= 0 is sleep(0); NaN is a ValueError.
+
+#include <chrono>
+#include <coroutine>
+#include <cstdint>
+#include <type_traits>
+#include <utility>
+
+#include "asyncio/coro/coro.hpp"
+#include "asyncio/loop/event_loop.hpp"
+#include "asyncio/task/task_state.hpp"
+
+namespace asyncio {
+
+namespace detail {
+
+template <class T>
+struct SleepResult {
+  T value;
+  T take() { return std::move(value); }
+};
+template <>
+struct SleepResult<void> {
+  void take() {}
+};
+
+template <class T>
+class SleepAwaiter {
+ public:
+  static constexpr bool asyncio_awaiter = true;
+
+  SleepAwaiter(std::int64_t delay_ns, SleepResult<T> result) : delay_ns_(delay_ns), result_(std::move(result)) {}
+
+  bool await_ready() const noexcept { return false; }
+
+  template <class P>
+  void await_suspend(std::coroutine_handle<P> awaiting) {
+    if constexpr (std::is_base_of_v<CoroPromiseBase, P>) {
+      if (Driver* d = awaiting.promise().driver()) {
+        driver_ = d;
+        auto* task = static_cast<TaskBase*>(d);
+        if (delay_ns_ <= 0) {
+          task->park_yield();
+        } else {
+          task->park_until(add_saturating(LoopAccess::now_ns(task->loop()), delay_ns_));
+        }
+        return;
+      }
+    }
+    // Not in a task: a plain callback resumes the coroutine.
+    EventLoop& loop = get_running_loop();
+    if (delay_ns_ <= 0) {
+      loop.call_soon([awaiting] { awaiting.resume(); });
+    } else {
+      loop.call_later(Duration(delay_ns_), [awaiting] { awaiting.resume(); });
+    }
+  }
+
+  T await_resume() {
+    if (driver_) driver_->raise_pending();
+    return result_.take();
+  }
+
+ private:
+  std::int64_t delay_ns_;
+  SleepResult<T> result_;
+  Driver* driver_ = nullptr;
+};
+
+}  // namespace detail
+
+/// Suspends the calling task for `seconds` (<= 0: one loop iteration).
+inline detail::SleepAwaiter<void> sleep(double seconds) {
+  return {detail::seconds_to_ns(seconds, "sleep"), {}};
+}
+
+/// Suspends the calling task for `delay`.
+template <class Rep, class Period>
+detail::SleepAwaiter<void> sleep(std::chrono::duration<Rep, Period> delay) {
+  return {std::chrono::duration_cast<Duration>(delay).count(), {}};
+}
+
+/// Python's sleep(delay, result): suspends, then gives back `result`.
+template <class T>
+detail::SleepAwaiter<std::decay_t<T>> sleep(double seconds, T&& result) {
+  return {detail::seconds_to_ns(seconds, "sleep"), {std::forward<T>(result)}};
+}
+
+}  // namespace asyncio

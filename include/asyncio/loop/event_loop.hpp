@@ -1,0 +1,363 @@
+#pragma once
+/// EventLoop: Python's asyncio event loop. One per thread; everything but call_soon_threadsafe
+/// belongs to the thread that runs it.
+///
+/// The loop runs callbacks and knows nothing of Futures or Tasks: those layers reach it through the
+/// ready queue, the timer heap and the list of residents (pending tasks the loop keeps alive).
+///
+/// One iteration, run_once(), follows asyncio's BaseEventLoop._run_once:
+///   1. timeout: 0 if a callback is ready or stop() was called; else until the next live timer;
+///      else without limit. (Virtual clock: instead of waiting, jump to the next timer.)
+///   2. poll the backend for at most that long; collect callbacks sent by other threads.
+///   3. move every timer that is due onto the ready queue, in deadline order.
+///   4. run exactly the callbacks that were ready when this step began; whatever they schedule
+///      waits for the next iteration.
+/// run_once() is the only place callbacks run.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "asyncio/detail/callback.hpp"
+#include "asyncio/exceptions.hpp"
+#include "asyncio/loop/backend.hpp"
+#include "asyncio/loop/clock.hpp"
+#include "asyncio/loop/exception_context.hpp"
+#include "asyncio/loop/executor.hpp"
+#include "asyncio/loop/handle.hpp"
+#include "asyncio/loop/ready_queue.hpp"
+#include "asyncio/loop/timer_heap.hpp"
+
+namespace asyncio {
+
+template <class T>
+class Future;
+template <class T>
+class Coro;
+
+namespace detail {
+class TaskBase;
+struct LoopAccess;
+
+/// Something the loop keeps alive while it is pending: a Task. (asyncio keeps only weak references
+/// to tasks, so a task nobody holds can vanish mid-flight; this loop owns them until they finish.)
+class Resident {
+ public:
+  /// The loop is being destroyed while this is still pending: drop what it holds.
+  virtual void abandon() noexcept = 0;
+
+ protected:
+  Resident() = default;
+  ~Resident() = default;
+
+ private:
+  friend class asyncio::EventLoop;
+  friend struct LoopAccess;
+  Resident* prev_ = nullptr;
+  Resident* next_ = nullptr;
+};
+
+extern const ReadyOps callback_ready_ops;
+
+template <class F, class... Args>
+Callback bind_callback(F&& fn, Args&&... args) {
+  if constexpr (sizeof...(Args) == 0) {
+    return Callback(std::forward<F>(fn));
+  } else {
+    return Callback([fn = std::forward<F>(fn), tup = std::make_tuple(std::forward<Args>(args)...)]() mutable {
+      std::apply(fn, tup);
+    });
+  }
+}
+}  // namespace detail
+
+/// How to build an EventLoop.
+struct LoopOptions {
+  /// Real monotonic time, or virtual time that jumps to the next timer when the loop is idle.
+  ClockKind clock = ClockKind::monotonic;
+  /// Debug mode; when unset, on if the environment variable ASYNCIO_DEBUG is 1 (Python's
+  /// PYTHONASYNCIODEBUG).
+  std::optional<bool> debug;
+};
+
+/// Counters for tests and benchmarks.
+struct LoopStats {
+  std::uint64_t iterations = 0;       ///< run_once() calls
+  std::uint64_t callbacks = 0;        ///< ready-queue entries run
+  std::uint64_t wakeups_written = 0;  ///< cross-thread wake-ups written to the backend
+};
+
+class EventLoop {
+ public:
+  /// A loop on real monotonic time (debug mode from ASYNCIO_DEBUG).
+  EventLoop();
+  explicit EventLoop(LoopOptions options);
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+
+  /// Closes the loop if needed. Tasks still pending are destroyed (their frames unwound) and each
+  /// is reported to the exception handler: "Task was destroyed but it is pending!".
+  ~EventLoop();
+
+  // --- scheduling callbacks -------------------------------------------------------------------
+
+  /// Runs fn(args...) in the next iteration, after the callbacks already ready (FIFO).
+  /// Throws RuntimeError if the loop is closed (or, in debug mode, called from another thread).
+  template <class F, class... Args>
+    requires std::is_invocable_v<std::decay_t<F>&, std::decay_t<Args>&...>
+  Handle call_soon(F&& fn, Args&&... args) {
+    check_loop_thread("call_soon");
+    auto* node = new detail::CallbackNode(this, detail::bind_callback(std::forward<F>(fn), std::forward<Args>(args)...), false);
+    return Handle(enqueue(node));
+  }
+
+  /// Runs fn(args...) once `delay_seconds` have passed on the loop's clock (Python's call_later).
+  /// Callbacks with the same deadline run in the order they were scheduled.
+  template <class F, class... Args>
+    requires std::is_invocable_v<std::decay_t<F>&, std::decay_t<Args>&...>
+  TimerHandle call_later(double delay_seconds, F&& fn, Args&&... args) {
+    const std::int64_t when = detail::add_saturating(now_ns(), detail::seconds_to_ns(delay_seconds, "call_later"));
+    return schedule_timer(when, detail::bind_callback(std::forward<F>(fn), std::forward<Args>(args)...));
+  }
+
+  /// call_later with a std::chrono duration.
+  template <class Rep, class Period, class F, class... Args>
+    requires std::is_invocable_v<std::decay_t<F>&, std::decay_t<Args>&...>
+  TimerHandle call_later(std::chrono::duration<Rep, Period> delay, F&& fn, Args&&... args) {
+    const std::int64_t when = detail::add_saturating(now_ns(), std::chrono::duration_cast<Duration>(delay).count());
+    return schedule_timer(when, detail::bind_callback(std::forward<F>(fn), std::forward<Args>(args)...));
+  }
+
+  /// Runs fn(args...) when time() reaches `when` (seconds on the loop's clock).
+  template <class F, class... Args>
+    requires std::is_invocable_v<std::decay_t<F>&, std::decay_t<Args>&...>
+  TimerHandle call_at(double when, F&& fn, Args&&... args) {
+    return schedule_timer(detail::seconds_to_ns(when, "call_at"),
+                          detail::bind_callback(std::forward<F>(fn), std::forward<Args>(args)...));
+  }
+
+  /// The only thread-safe method: queues fn(args...) from any thread and wakes the loop if it may be
+  /// asleep (an eventfd write, sent only while the loop waits in its backend). Throws RuntimeError
+  /// if the loop is closed. Unlike asyncio it returns no Handle: a Handle is loop-thread-only.
+  template <class F, class... Args>
+    requires std::is_invocable_v<std::decay_t<F>&, std::decay_t<Args>&...>
+  void call_soon_threadsafe(F&& fn, Args&&... args) {
+    auto* node = new detail::CallbackNode(this, detail::bind_callback(std::forward<F>(fn), std::forward<Args>(args)...), false);
+    if (!try_post(node)) {
+      delete node;
+      throw_closed();
+    }
+  }
+
+  /// The loop's clock in seconds (Python's loop.time()): monotonic, or virtual (starts at 0).
+  [[nodiscard]] double time() const noexcept { return detail::ns_to_seconds(now_ns()); }
+
+  /// Virtual clock only: moves time forward by `seconds` now (timers then due run in the next
+  /// iteration). Throws RuntimeError on a monotonic clock, ValueError if negative.
+  void advance_time(double seconds);
+
+  // --- running and stopping -------------------------------------------------------------------
+
+  /// Runs iterations until stop() is called. Throws RuntimeError if the loop is closed, already
+  /// running, or another loop runs in this thread.
+  void run_forever();
+
+  /// One iteration (see the top of this file). Public so that tests and embedders can step the loop;
+  /// run_forever() is a loop over it.
+  void run_once();
+
+  /// Runs until `awaitable` (a Future, Task or Coro; a Coro is wrapped in a Task) is done and returns
+  /// its result or rethrows its exception. Defined in task/run_until_complete.hpp.
+  template <class A>
+  decltype(auto) run_until_complete(A&& awaitable);
+
+  /// Makes run_forever() return after the current iteration (before it, if it is not running: then
+  /// the next run_forever() runs one iteration and returns).
+  void stop() noexcept { stopping_ = true; }
+
+  /// Drops every pending callback and timer, shuts the default executor down (waiting for its
+  /// threads) and releases the backend. Throws RuntimeError while running; idempotent.
+  void close();
+
+  [[nodiscard]] bool is_running() const noexcept { return running_; }
+  [[nodiscard]] bool is_closed() const noexcept { return closed_.load(std::memory_order_acquire); }
+
+  // --- futures and tasks (defined in task/) ---------------------------------------------------
+
+  /// Python's loop.create_future(): a pending Future<T> bound to this loop.
+  template <class T = void>
+  Future<T> create_future();
+
+  /// Python's loop.create_task(coro, name=...): see task/create_task.hpp.
+  template <class A, class... Options>
+  auto create_task(A&& coro_or_callable, Options&&... options);
+
+  // --- executor (defined in thread/) ----------------------------------------------------------
+
+  /// Python's loop.run_in_executor(executor, fn, *args): runs fn(args...) on `executor` (null: the
+  /// default thread pool) and returns a Future of its result. Defined in thread/run_in_executor.hpp.
+  template <class F, class... Args>
+  auto run_in_executor(Executor* executor, F&& fn, Args&&... args);
+
+  /// Replaces the default executor (the old one is shut down without waiting).
+  void set_default_executor(std::unique_ptr<Executor> executor);
+  /// The default executor, or null if none was made yet.
+  [[nodiscard]] Executor* default_executor() const noexcept { return default_executor_.get(); }
+  /// Shuts the default executor down, waiting for its threads. Python makes this a coroutine so the
+  /// loop runs meanwhile; run() awaits the thread-layer version, shutdown_default_executor(loop).
+  void shutdown_default_executor_now() noexcept;
+
+  // --- errors and debugging -------------------------------------------------------------------
+
+  /// Python's set_exception_handler; an empty handler restores the default.
+  void set_exception_handler(ExceptionHandler handler) { exception_handler_ = std::move(handler); }
+  /// The handler set by set_exception_handler (empty: the default is used).
+  [[nodiscard]] const ExceptionHandler& get_exception_handler() const noexcept { return exception_handler_; }
+  /// Logs the context at ERROR level: the message, the exception's type and text, the future and
+  /// the handle.
+  void default_exception_handler(const ExceptionContext& context) noexcept;
+  /// Calls the exception handler; if the handler itself throws, logs that with the default
+  /// handler. Never throws.
+  void call_exception_handler(const ExceptionContext& context) noexcept;
+
+  /// Debug mode reports callbacks slower than slow_callback_duration(), calls from a wrong thread,
+  /// coroutines never awaited; see docs/design.md.
+  void set_debug(bool enabled) noexcept { debug_ = enabled; }
+  [[nodiscard]] bool get_debug() const noexcept { return debug_; }
+  /// Python's loop.slow_callback_duration, in seconds (0.1 by default).
+  [[nodiscard]] double slow_callback_duration() const noexcept { return slow_callback_seconds_; }
+  void set_slow_callback_duration(double seconds);
+
+  [[nodiscard]] ClockKind clock() const noexcept { return clock_; }
+  [[nodiscard]] LoopStats stats() const noexcept;
+
+ private:
+  friend class Handle;
+  friend class TimerHandle;
+  friend struct detail::LoopAccess;
+
+  [[nodiscard]] std::int64_t now_ns() const noexcept {
+    if (clock_ == ClockKind::virtual_time) return virtual_now_;
+    return std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  }
+
+  void check_loop_thread(const char* what) const {
+    if (closed_.load(std::memory_order_relaxed)) throw_closed();
+    if (debug_) check_thread_slow(what);
+  }
+  [[noreturn]] static void throw_closed();
+  void check_thread_slow(const char* what) const;
+
+  detail::CallbackNode* enqueue(detail::CallbackNode* node) {
+    try {
+      ready_.push(&detail::callback_ready_ops, node);
+    } catch (...) {
+      detail::release(node);
+      throw;
+    }
+    detail::retain(node);  // the handle's reference
+    return node;
+  }
+
+  TimerHandle schedule_timer(std::int64_t when, detail::Callback&& cb);
+  bool try_post(detail::CallbackNode* node);
+  void drain_inbox();
+  void cancel_timer(detail::CallbackNode& node) noexcept;
+  void run_ready(std::size_t count);
+  void run_entry_debug(const detail::ReadyEntry& entry);
+
+  // loop-thread state
+  detail::ReadyQueue ready_;
+  detail::TimerHeap timers_;
+  std::unique_ptr<detail::Backend> backend_;
+  std::unique_ptr<Executor> default_executor_;
+  ExceptionHandler exception_handler_;
+  detail::Resident* residents_ = nullptr;  // pending tasks, newest first
+  std::size_t resident_count_ = 0;
+  detail::TaskBase* current_task_ = nullptr;
+  std::int64_t virtual_now_ = 0;
+  std::uint32_t autojump_holds_ = 0;
+  double slow_callback_seconds_ = 0.1;
+  ClockKind clock_;
+  bool debug_ = false;
+  bool running_ = false;
+  bool stopping_ = false;
+  std::thread::id thread_id_;
+  LoopStats stats_;
+
+  // shared with other threads (call_soon_threadsafe)
+  std::mutex inbox_mutex_;
+  std::vector<detail::CallbackNode*> inbox_;
+  std::vector<detail::CallbackNode*> inbox_spare_;
+  std::atomic<bool> inbox_nonempty_{false};
+  std::atomic<bool> polling_{false};
+  std::atomic<bool> wake_sent_{false};
+  std::atomic<std::uint64_t> wakeups_written_{0};
+  std::atomic<bool> closed_{false};
+};
+
+/// Python's asyncio.get_running_loop(): the loop running in this thread. Throws RuntimeError
+/// ("no running event loop") outside a running loop.
+EventLoop& get_running_loop();
+
+namespace detail {
+
+/// The running loop of this thread, or null.
+EventLoop* running_loop() noexcept;
+
+/// True while `loop` exists (a Future outliving its loop checks before reporting to it).
+bool loop_is_alive(const EventLoop* loop) noexcept;
+
+/// The runtime's access to the loop's internals (task/ and thread/ layers); not for users.
+struct LoopAccess {
+  static void schedule(EventLoop& loop, const ReadyOps* ops, void* arg) {
+    if (loop.closed_.load(std::memory_order_relaxed)) EventLoop::throw_closed();
+    loop.ready_.push(ops, arg);
+  }
+  static std::int64_t now_ns(const EventLoop& loop) noexcept { return loop.now_ns(); }
+  static void arm_timer(EventLoop& loop, TimerNode& node, std::int64_t when) {
+    if (loop.closed_.load(std::memory_order_relaxed)) EventLoop::throw_closed();
+    loop.timers_.push(node, when);
+  }
+  static void disarm_timer(EventLoop& loop, TimerNode& node) noexcept { loop.timers_.cancel(node); }
+
+  static void adopt(EventLoop& loop, Resident& r) noexcept {
+    r.prev_ = nullptr;
+    r.next_ = loop.residents_;
+    if (loop.residents_) loop.residents_->prev_ = &r;
+    loop.residents_ = &r;
+    ++loop.resident_count_;
+  }
+  static void release(EventLoop& loop, Resident& r) noexcept {
+    if (r.prev_) r.prev_->next_ = r.next_;
+    else loop.residents_ = r.next_;
+    if (r.next_) r.next_->prev_ = r.prev_;
+    r.prev_ = r.next_ = nullptr;
+    --loop.resident_count_;
+  }
+  static Resident* first_resident(const EventLoop& loop) noexcept { return loop.residents_; }
+  static Resident* next_resident(const Resident& r) noexcept { return r.next_; }
+  static std::size_t resident_count(const EventLoop& loop) noexcept { return loop.resident_count_; }
+
+  static TaskBase* current_task(const EventLoop& loop) noexcept { return loop.current_task_; }
+  static TaskBase* swap_current_task(EventLoop& loop, TaskBase* task) noexcept {
+    return std::exchange(loop.current_task_, task);
+  }
+
+  /// Work in another thread will report back: the virtual clock must not jump meanwhile.
+  static void hold_autojump(EventLoop& loop) noexcept { ++loop.autojump_holds_; }
+  /// call_soon_threadsafe for the runtime: false (and the node untouched) if the loop is closed.
+  static bool try_post(EventLoop& loop, CallbackNode* node) { return loop.try_post(node); }
+  static void release_autojump(EventLoop& loop) noexcept { --loop.autojump_holds_; }
+};
+
+}  // namespace detail
+}  // namespace asyncio

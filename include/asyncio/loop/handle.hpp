@@ -1,0 +1,85 @@
+#pragma once
+/// Handle and TimerHandle: what call_soon, call_later and call_at return, to cancel the callback.
+///
+/// A handle shares a small node with the loop (a reference count, not atomic: handles belong to the
+/// loop's thread, like everything of a loop but call_soon_threadsafe). Cancelling releases the
+/// callback at once, so what it captured is freed without waiting for the loop, as in asyncio.
+
+#include <cstdint>
+#include <utility>
+
+#include "asyncio/detail/callback.hpp"
+#include "asyncio/detail/frame_pool.hpp"
+#include "asyncio/loop/timer_heap.hpp"
+
+namespace asyncio {
+
+class EventLoop;
+
+namespace detail {
+
+/// A user callback on its way through the loop: in the ready queue, in the timer heap, or both.
+struct CallbackNode final : TimerNode, PoolAllocated {
+  CallbackNode(EventLoop* l, Callback&& cb, bool timer) noexcept;
+
+  EventLoop* loop;
+  Callback callback;
+  std::int64_t when = 0;    // timers: the deadline in loop time (ns)
+  std::uint32_t refs = 1;   // the loop's reference (queue or heap) plus one per handle
+  bool cancelled = false;
+  bool is_timer;
+};
+
+inline void retain(CallbackNode* n) noexcept { ++n->refs; }
+inline void release(CallbackNode* n) noexcept {
+  if (--n->refs == 0) delete n;
+}
+
+}  // namespace detail
+
+/// Python's asyncio.Handle: a callback scheduled by call_soon. Copies refer to the same callback.
+class Handle {
+ public:
+  /// An empty handle: cancel() does nothing.
+  Handle() noexcept = default;
+  Handle(const Handle& other) noexcept : node_(other.node_) {
+    if (node_) detail::retain(node_);
+  }
+  Handle(Handle&& other) noexcept : node_(std::exchange(other.node_, nullptr)) {}
+  Handle& operator=(Handle other) noexcept {
+    std::swap(node_, other.node_);
+    return *this;
+  }
+  ~Handle() {
+    if (node_) detail::release(node_);
+  }
+
+  /// Prevents the callback from running, if it has not run yet, and releases it now. Idempotent.
+  void cancel() noexcept;
+
+  /// True once cancel() was called (even if the callback had already run), as in asyncio.
+  [[nodiscard]] bool cancelled() const noexcept { return node_ && node_->cancelled; }
+
+  /// True unless empty.
+  [[nodiscard]] explicit operator bool() const noexcept { return node_ != nullptr; }
+
+ protected:
+  friend class EventLoop;
+  explicit Handle(detail::CallbackNode* adopted) noexcept : node_(adopted) {}
+  detail::CallbackNode* node_ = nullptr;
+};
+
+/// Python's asyncio.TimerHandle: a callback scheduled by call_later or call_at.
+class TimerHandle : public Handle {
+ public:
+  TimerHandle() noexcept = default;
+
+  /// The deadline, in the loop's time() (seconds).
+  [[nodiscard]] double when() const noexcept;
+
+ private:
+  friend class EventLoop;
+  explicit TimerHandle(detail::CallbackNode* adopted) noexcept : Handle(adopted) {}
+};
+
+}  // namespace asyncio

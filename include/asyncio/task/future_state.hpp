@@ -1,0 +1,178 @@
+#pragma once
+/// The shared state behind Future and Task handles (what a Python Future object is).
+///
+/// Invariants:
+///  - state_ goes pending -> finished | cancelled, once; result or exception are set with it;
+///  - done-callbacks are never run inline: completing a future puts each on the loop's ready queue,
+///    in the order they were added;
+///  - the first callback is kept inline (a task waiting on this future costs no allocation, as
+///    CPython's C Future keeps its first callback inline for the same reason);
+///  - the reference count is not atomic: a future belongs to its loop's thread.
+
+#include <atomic>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <new>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "asyncio/detail/frame_pool.hpp"
+#include "asyncio/exceptions.hpp"
+#include "asyncio/loop/event_loop.hpp"
+#include "asyncio/loop/ready_queue.hpp"
+
+namespace asyncio::detail {
+
+enum class FutureStatus : std::uint8_t { pending, cancelled, finished };
+
+/// One done-callback: an entry for the ready queue, plus the id that remove_done_callback takes
+/// (0 for the runtime's own waiters).
+struct DoneCallback {
+  const ReadyOps* ops = nullptr;
+  void* arg = nullptr;
+  std::uint64_t id = 0;
+};
+
+class FutureBase;
+
+/// A user's done-callback: the callable, and (once scheduled) the future it receives.
+struct UserCallbackNode : PoolAllocated {
+  void (*invoke)(UserCallbackNode* self) = nullptr;   // calls the callable with the future's handle
+  void (*destroy)(UserCallbackNode* self) noexcept = nullptr;
+  FutureBase* future = nullptr;  // retained while scheduled
+};
+
+extern const ReadyOps user_callback_ops;
+
+class FutureBase : public PoolAllocated {
+ public:
+  explicit FutureBase(EventLoop* loop) noexcept : loop_(loop) {}
+  FutureBase(const FutureBase&) = delete;
+  FutureBase& operator=(const FutureBase&) = delete;
+
+  /// Reports an exception nobody retrieved ("Future exception was never retrieved").
+  virtual ~FutureBase();
+
+  void retain() noexcept { ++refs_; }
+  void release() noexcept {
+    if (--refs_ == 0) delete this;
+  }
+  [[nodiscard]] std::uint32_t refs() const noexcept { return refs_; }
+
+  [[nodiscard]] bool done() const noexcept { return status_ != FutureStatus::pending; }
+  [[nodiscard]] bool cancelled() const noexcept { return status_ == FutureStatus::cancelled; }
+  [[nodiscard]] FutureStatus status() const noexcept { return status_; }
+  [[nodiscard]] EventLoop& loop() const;
+  [[nodiscard]] EventLoop* loop_or_null() const noexcept { return loop_; }
+  [[nodiscard]] bool is_task() const noexcept { return is_task_; }
+
+  /// Python's Future.cancel(msg); Task overrides it.
+  virtual bool cancel(std::string message);
+
+  /// Python's set_exception. Throws InvalidStateError unless pending, TypeError for a null pointer.
+  void set_exception(std::exception_ptr exception);
+
+  /// Python's exception(): null if finished with a result; throws CancelledError if cancelled,
+  /// InvalidStateError if pending. Marks the exception retrieved.
+  std::exception_ptr exception();
+
+  /// Throws what result() would throw: CancelledError, InvalidStateError, or the exception.
+  void check_result();
+
+  /// "<Future pending>", "<Task finished name='Task-1' coro=<main() line 3> exception=...>"...
+  [[nodiscard]] virtual std::string repr() const;
+
+  // --- done-callbacks ---
+  /// Adds a callback entry; if the future is already done it is scheduled at once.
+  void add_callback(DoneCallback cb);
+  /// Removes the user callbacks with this id; returns how many.
+  std::size_t remove_callback(std::uint64_t id) noexcept;
+  /// Removes a runtime waiter (a task that stops waiting without the future completing).
+  void remove_waiter(const ReadyOps* ops, void* arg) noexcept;
+  /// Registers a user callback node; returns its id.
+  std::uint64_t add_user_callback(UserCallbackNode* node);
+
+  /// The CancelledError that result() raises for a cancelled future.
+  [[nodiscard]] std::exception_ptr make_cancelled_error() const;
+  [[nodiscard]] const std::string& cancel_message() const noexcept;
+
+ protected:
+  /// Marks finished (the caller stored the value) and schedules the callbacks.
+  void mark_finished();
+  /// Marks cancelled with `message` and schedules the callbacks. Precondition: pending.
+  void mark_cancelled(std::string message);
+  /// Throws InvalidStateError unless pending; RuntimeError if callbacks wait and the loop is closed.
+  void check_settable(const char* what) const;
+  void schedule_callbacks();
+  /// Drops the callbacks without running them (the loop is gone).
+  void drop_callbacks() noexcept;
+  void report_unretrieved(const char* what) noexcept;
+  std::string status_repr() const;
+
+  struct Extras {
+    std::vector<DoneCallback> more;  // callbacks after the first, in order
+    std::string cancel_message;
+    std::string name;                // tasks: a name given by the user
+  };
+  Extras& extras();
+
+  EventLoop* loop_;
+  std::exception_ptr exception_;
+  DoneCallback first_;
+  std::unique_ptr<Extras> extras_;
+  std::uint32_t refs_ = 1;
+  FutureStatus status_ = FutureStatus::pending;
+  bool log_traceback_ = false;  // an exception is set and nobody retrieved it yet
+  bool is_task_ = false;
+  // Task flags live here, in what would be padding.
+  bool must_cancel_ = false;
+  std::uint32_t task_line_ = 0;
+  std::uint32_t task_id_ = 0;
+};
+
+/// Value storage on top of a future or task state: constructed when the result is set.
+template <class T, class Base>
+class ValueHolder : public Base {
+ public:
+  using Base::Base;
+  ~ValueHolder() override {
+    if (has_value_) value().~T();
+  }
+
+  T& value() noexcept { return *std::launder(reinterpret_cast<T*>(&storage_)); }
+
+  template <class... Args>
+  void emplace_value(Args&&... args) {
+    ::new (static_cast<void*>(&storage_)) T(std::forward<Args>(args)...);
+    has_value_ = true;
+  }
+
+ private:
+  alignas(T) unsigned char storage_[sizeof(T)];
+  bool has_value_ = false;
+};
+
+template <class Base>
+class ValueHolder<void, Base> : public Base {
+ public:
+  using Base::Base;
+};
+
+/// The state of a plain Future<T> (loop.create_future<T>()).
+template <class T>
+class FutureState final : public ValueHolder<T, FutureBase> {
+ public:
+  explicit FutureState(EventLoop* loop) noexcept : ValueHolder<T, FutureBase>(loop) {}
+
+  template <class... Args>
+  void set_result(Args&&... args) {
+    this->check_settable("set_result");
+    if constexpr (!std::is_void_v<T>) this->emplace_value(std::forward<Args>(args)...);
+    this->mark_finished();
+  }
+};
+
+}  // namespace asyncio::detail

@@ -1,0 +1,112 @@
+#pragma once
+/// run(coro), Runner and loop.run_until_complete: Python's entry points from synchronous code.
+///
+///   int main() { return asyncio::run(main_coro()); }
+///
+/// run() makes a new loop, runs the coroutine in a task until it is done, then cancels the tasks
+/// still pending and waits for them, shuts the default executor down (its threads are joined off
+/// the loop, so jobs that call back into the loop can finish), closes the loop, and returns the
+/// coroutine's result or rethrows its exception.
+
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+#include "asyncio/coro/coro.hpp"
+#include "asyncio/loop/event_loop.hpp"
+#include "asyncio/task/future.hpp"
+#include "asyncio/task/task.hpp"
+
+namespace asyncio {
+
+namespace detail {
+
+/// Runs `loop` until `future` is done; throws RuntimeError if the loop stopped first.
+void run_until_done(EventLoop& loop, AnyFuture future);
+
+template <class T>
+struct is_future_handle : std::false_type {};
+template <class T>
+struct is_future_handle<Future<T>> : std::true_type {};
+template <class T>
+struct is_future_handle<Task<T>> : std::true_type {};
+
+}  // namespace detail
+
+template <class A>
+decltype(auto) EventLoop::run_until_complete(A&& awaitable) {
+  using Arg = std::remove_cvref_t<A>;
+  if (is_closed()) throw_closed();
+  if (running_) throw RuntimeError("This event loop is already running");
+  if constexpr (detail::is_future_handle<Arg>::value) {
+    using T = typename Arg::value_type;
+    Arg future = std::forward<A>(awaitable);
+    detail::run_until_done(*this, future);
+    if constexpr (std::is_void_v<T>) {
+      future.result();
+    } else if constexpr (std::is_rvalue_reference_v<A&&>) {
+      return T(std::move(future.result()));
+    } else {
+      return T(future.result());
+    }
+  } else {
+    auto task = asyncio::create_task(*this, std::forward<A>(awaitable));
+    using T = typename decltype(task)::value_type;
+    detail::run_until_done(*this, task);
+    if constexpr (std::is_void_v<T>) {
+      task.result();
+    } else {
+      return T(std::move(task.result()));
+    }
+  }
+}
+
+/// Python's asyncio.Runner: one loop for several run() calls, closed by close() or the destructor.
+class Runner {
+ public:
+  /// The loop is made on first use, with these options.
+  explicit Runner(LoopOptions options = {}) : options_(options) {}
+  Runner(const Runner&) = delete;
+  Runner& operator=(const Runner&) = delete;
+  /// close().
+  ~Runner() { close(); }
+
+  /// Runs `coro` (a Coro, or a callable returning one) in a task on this runner's loop until it is
+  /// done; returns its result or rethrows its exception. RuntimeError if a loop already runs in this
+  /// thread or the runner is closed.
+  template <class A>
+  auto run(A&& coro) {
+    if (detail::running_loop() != nullptr) throw RuntimeError("Runner.run() cannot be called from a running event loop");
+    return get_loop().run_until_complete(std::forward<A>(coro));
+  }
+
+  /// Cancels what is still pending and waits for it, shuts the default executor down, closes the
+  /// loop. Idempotent; never throws (errors go to the loop's exception handler).
+  void close() noexcept;
+
+  /// The runner's loop (made now if needed). RuntimeError once closed.
+  EventLoop& get_loop();
+
+ private:
+  LoopOptions options_;
+  std::unique_ptr<EventLoop> loop_;
+  bool closed_ = false;
+};
+
+/// Python's asyncio.run(coro): see the top of this file.
+template <class A>
+auto run(A&& coro, LoopOptions options = {}) {
+  if (detail::running_loop() != nullptr) throw RuntimeError("asyncio::run() cannot be called from a running event loop");
+  Runner runner(options);
+  return runner.run(std::forward<A>(coro));
+}
+
+/// Cancels every pending task of `loop` and runs the loop until they are done; exceptions other
+/// than cancellation go to the exception handler (what run() does at the end).
+void cancel_all_tasks(EventLoop& loop);
+
+/// Python's loop.shutdown_default_executor(): shuts the default executor down, joining its threads
+/// in a helper thread while the loop keeps running.
+Coro<void> shutdown_default_executor(EventLoop& loop);
+
+}  // namespace asyncio

@@ -1,0 +1,160 @@
+#pragma once
+/// Task<T>: Python's asyncio.Task, a Future<T> that runs a Coro<T> concurrently on its loop.
+///
+///   Task<int> t = create_task(fetch(url));                        // scheduled, runs from the loop
+///   Task<int> u = create_task([url]() -> Coro<int> { ... }, {.name = "fetch"});  // lambda kept alive
+///   int n = co_await t;                                            // wait for it
+///   t.cancel("shutting down");                                     // CancelledError at its co_await
+///
+/// The loop owns every pending task: a task nobody holds still runs to the end (in asyncio it could
+/// be garbage-collected mid-flight). Cancellation is asyncio's exactly: edge-triggered and counted
+/// (cancel() / cancelling() / uncancel()); see task/task_state.hpp for the invariants.
+
+#include <concepts>
+#include <functional>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "asyncio/coro/coro.hpp"
+#include "asyncio/loop/event_loop.hpp"
+#include "asyncio/task/future.hpp"
+#include "asyncio/task/task_state.hpp"
+
+namespace asyncio {
+
+/// Options of create_task (Python's keyword arguments name= and eager_start=).
+struct TaskOptions {
+  /// The task's name; empty: "Task-N".
+  std::string name;
+  /// Run the first step inside create_task (if the loop is running), as Python 3.12's eager tasks:
+  /// a coroutine that finishes without suspending never touches the ready queue.
+  bool eager_start = false;
+};
+
+namespace detail {
+
+/// The methods Task<T> and AnyTask share.
+template <class Derived>
+class TaskMethods {
+ public:
+  /// Python's get_name(): the name given at creation or by set_name, else "Task-N".
+  [[nodiscard]] std::string get_name() const { return task().name(); }
+  void set_name(std::string name) { task().set_name(std::move(name)); }
+  /// Python's cancelling(): cancel() requests not yet withdrawn by uncancel().
+  [[nodiscard]] int cancelling() const { return task().cancelling(); }
+  /// Python's uncancel(): withdraws one cancel() request; returns how many remain.
+  int uncancel() { return task().uncancel(); }
+  /// The name of the coroutine function the task runs (Python's get_coro().__name__).
+  [[nodiscard]] const char* coro_name() const { return task().coro_name(); }
+
+ private:
+  TaskBase& task() const {
+    FutureBase* s = static_cast<const Derived*>(this)->state_ptr();
+    if (s == nullptr) throw InvalidStateError("empty Task handle");
+    return *static_cast<TaskBase*>(s);
+  }
+};
+
+template <class C>
+struct coro_value;
+template <class T>
+struct coro_value<Coro<T>> {
+  using type = T;
+};
+
+template <class F>
+concept CoroFactory = std::invocable<std::decay_t<F>&> && requires { typename coro_value<std::invoke_result_t<std::decay_t<F>&>>::type; };
+
+}  // namespace detail
+
+/// A handle to a task of any result type: what current_task() and all_tasks() return.
+class AnyTask : public AnyFuture, public detail::TaskMethods<AnyTask> {
+ public:
+  AnyTask() noexcept = default;
+
+  /// add_done_callback with a task handle: fn(AnyTask&).
+  template <class F>
+    requires std::is_invocable_v<std::decay_t<F>&, AnyTask&>
+  CallbackId add_done_callback(F&& fn) {
+    return state().add_user_callback(new detail::UserCallback<AnyTask, std::decay_t<F>>(std::forward<F>(fn)));
+  }
+
+  static AnyTask from_state(detail::FutureBase* s) noexcept { return AnyTask(s, Retain{}); }
+
+ private:
+  using AnyFuture::AnyFuture;
+};
+
+template <class T = void>
+class Task : public Future<T>, public detail::TaskMethods<Task<T>> {
+ public:
+  /// An empty handle.
+  Task() noexcept = default;
+
+  /// A task's result is set by its coroutine (Python raises RuntimeError; here it does not compile).
+  template <class... Args>
+  void set_result(Args&&...) = delete;
+  template <class E>
+  void set_exception(E&&) = delete;
+
+  /// add_done_callback with the typed handle: fn(Task<T>&).
+  template <class F>
+    requires std::is_invocable_v<std::decay_t<F>&, Task<T>&>
+  CallbackId add_done_callback(F&& fn) {
+    return this->state().add_user_callback(new detail::UserCallback<Task<T>, std::decay_t<F>>(std::forward<F>(fn)));
+  }
+
+  /// The same task, without its result type.
+  operator AnyTask() const noexcept { return AnyTask::from_state(this->s_); }  // NOLINT: a Task is an AnyTask
+
+  static Task from_state(detail::FutureBase* s) noexcept { return Task(s, typename Future<T>::Retain{}); }
+  /// Takes over a state reference (create_task).
+  static Task adopt(detail::FutureBase* s) noexcept { return Task(s, typename Future<T>::Adopt{}); }
+
+ private:
+  using Future<T>::Future;
+};
+
+/// Python's loop.create_task(coro): wraps `coro` in a Task on `loop` and schedules its first step.
+template <class T>
+Task<T> create_task(EventLoop& loop, Coro<T>&& coro, TaskOptions options = {}) {
+  auto* state = new detail::TaskState<T>(loop, std::move(coro), std::move(options.name));
+  Task<T> task = Task<T>::adopt(state);
+  state->start(options.eager_start);
+  return task;
+}
+
+/// create_task from a callable that returns a Coro: the callable is moved into the task and called
+/// there, so what it captures lives as long as the task.
+template <class F>
+  requires detail::CoroFactory<F>
+auto create_task(EventLoop& loop, F&& fn, TaskOptions options = {}) {
+  using T = typename detail::coro_value<std::invoke_result_t<std::decay_t<F>&>>::type;
+  auto* state = new detail::TaskWithCallable<T, std::decay_t<F>>(loop, std::forward<F>(fn), std::move(options.name));
+  Task<T> task = Task<T>::adopt(state);
+  state->start(options.eager_start);
+  return task;
+}
+
+/// Python's asyncio.create_task(coro): on the running loop (RuntimeError if none runs).
+template <class A>
+  requires(detail::CoroFactory<A> || requires { typename detail::coro_value<std::remove_cvref_t<A>>::type; })
+auto create_task(A&& coro_or_callable, TaskOptions options = {}) {
+  return create_task(get_running_loop(), std::forward<A>(coro_or_callable), std::move(options));
+}
+
+template <class A, class... Options>
+auto EventLoop::create_task(A&& coro_or_callable, Options&&... options) {
+  return asyncio::create_task(*this, std::forward<A>(coro_or_callable), std::forward<Options>(options)...);
+}
+
+/// Python's asyncio.current_task(): the task running on `loop` (default: the running loop), or an
+/// empty handle outside any task.
+AnyTask current_task(EventLoop* loop = nullptr);
+
+/// Python's asyncio.all_tasks(): the tasks of `loop` (default: the running loop) not yet done.
+std::vector<AnyTask> all_tasks(EventLoop* loop = nullptr);
+
+}  // namespace asyncio

@@ -1,0 +1,148 @@
+#pragma once
+/// The state behind a Task: a Future that drives a chain of Coro frames (Python's Task object).
+///
+/// Invariants (as asyncio's tasks.py states them, adapted):
+///  - A pending task is owned by its loop (a Resident) and is in exactly one of these states:
+///      running its step (the loop's current task), waiting for a step already on the ready queue
+///      (waiting_ == step), parked on a future (waiting_ == future, fut_waiter_ set and holding a
+///      wake-up entry there), or parked on its own sleep timer (waiting_ == timer).
+///  - Only step() resumes the chain, through the Driver trampoline; a wake-up is always a step on
+///    the ready queue, never a resumption inside another callback.
+///  - cancel() never resumes anything: it cancels what the task waits for (whose wake-up then steps
+///    the task) or sets must_cancel_, which the next step turns into a CancelledError thrown at the
+///    task's co_await. A task cancelled before its first step never runs its body.
+///  - When the chain ends the task settles exactly once (result, exception, or cancelled), its frames
+///    are destroyed, and the loop drops its reference.
+
+#include <coroutine>
+#include <cstdint>
+#include <string>
+#include <utility>
+
+#include "asyncio/coro/coro.hpp"
+#include "asyncio/coro/driver.hpp"
+#include "asyncio/task/future_state.hpp"
+
+namespace asyncio::detail {
+
+/// What a parked task waits for.
+enum class TaskWait : std::uint8_t { none, step, future, timer };
+
+extern const ReadyOps task_step_ops;
+extern const ReadyOps resume_handle_ops;
+
+class TaskBase : public FutureBase, public Driver, public Resident, private TimerNode {
+ public:
+  TaskBase(EventLoop& loop, std::string name);
+  ~TaskBase() override;
+
+  /// Python's Task.cancel(msg): see the invariants above.
+  bool cancel(std::string message) override;
+  [[nodiscard]] std::string repr() const override;
+  void abandon() noexcept override;
+
+  /// Registers with the loop and schedules the first step; with `eager` (and a running loop), runs
+  /// the first step now, as Python 3.12's eager tasks do.
+  void start(bool eager);
+
+  /// Python's Task.__step: one run of the chain until it parks or ends.
+  void step() noexcept;
+
+  // --- parking, called by awaiters from inside the task's step ---
+  /// Waits for `f`: returns false (without parking) if the task may not wait on it; the reason is
+  /// then pending and the awaiter raises it.
+  bool park_on(FutureBase& f);
+  /// Waits for the loop's clock to reach `when` (ns).
+  void park_until(std::int64_t when);
+  /// Lets the loop run everything else that is ready, then continues (sleep(0)).
+  void park_yield();
+
+  [[nodiscard]] std::string name() const;
+  void set_name(std::string name) { extras().name = std::move(name); }
+  [[nodiscard]] int cancelling() const noexcept { return num_cancels_requested_; }
+  int uncancel() noexcept;
+  [[nodiscard]] const char* coro_name() const noexcept { return coro_function_ ? coro_function_ : ""; }
+  [[nodiscard]] TaskWait waiting() const noexcept { return waiting_; }
+
+ protected:
+  /// Adopts the chain's outermost frame; the task owns and destroys it.
+  void set_root(std::coroutine_handle<> root, const CoroOrigin& origin) noexcept;
+  /// The root frame ended: store its result (typed) and settle. Implemented by TaskState<T>.
+  virtual void complete_from_root() noexcept = 0;
+  /// Settles the task after the root ended: `error` null means the value was stored.
+  void settle(std::exception_ptr error) noexcept;
+  void destroy_root() noexcept;
+  std::coroutine_handle<> root_;
+
+ private:
+  static void timer_due(TimerNode* node);
+  static void timer_retain(TimerNode* node) noexcept;
+  static void timer_release(TimerNode* node) noexcept;
+  static const TimerOps sleep_timer_ops;
+  static TaskBase* from_timer(TimerNode* node) noexcept { return static_cast<TaskBase*>(node); }
+  TimerNode& sleep_timer() noexcept { return *this; }  // the task's own timer, for sleep()
+
+  void set_waiter(FutureBase* f) noexcept;
+
+  FutureBase* fut_waiter_ = nullptr;  // retained while parked on it
+  const char* coro_function_ = nullptr;
+  int num_cancels_requested_ = 0;
+  TaskWait waiting_ = TaskWait::none;
+  bool started_ = false;
+};
+
+/// A Task<T>'s state: the task machinery plus the value slot.
+template <class T>
+class TaskState : public ValueHolder<T, TaskBase> {
+ public:
+  TaskState(EventLoop& loop, Coro<T>&& coro, std::string name) : ValueHolder<T, TaskBase>(loop, std::move(name)) {
+    adopt(std::move(coro));
+  }
+
+ protected:
+  // For TaskWithCallable: the Coro is made after the callable is in place.
+  TaskState(EventLoop& loop, std::string name) : ValueHolder<T, TaskBase>(loop, std::move(name)) {}
+
+  void adopt(Coro<T>&& coro) {
+    if (!coro) throw TypeError("create_task: the Coro is empty (moved from, or already awaited)");
+    auto h = coro.release();
+    if (h.promise().started()) {
+      h.destroy();
+      throw RuntimeError("create_task: cannot reuse already awaited coroutine");
+    }
+    h.promise().driver_ = this;
+    this->current = h;
+    this->set_root(h, h.promise().origin());
+  }
+
+  void complete_from_root() noexcept override {
+    auto h = std::coroutine_handle<CoroPromise<T>>::from_address(this->root_.address());
+    std::exception_ptr error = h.promise().exception();
+    if constexpr (!std::is_void_v<T>) {
+      if (!error) {
+        try {
+          this->emplace_value(h.promise().take_result());
+        } catch (...) {
+          error = std::current_exception();
+        }
+      }
+    }
+    this->settle(std::move(error));
+  }
+};
+
+/// A task made from a callable: the callable lives in the task, so a lambda coroutine's captures
+/// outlive every suspension (the classic C++ coroutine lifetime bug cannot happen).
+template <class T, class F>
+class TaskWithCallable final : public TaskState<T> {
+ public:
+  template <class G>
+  TaskWithCallable(EventLoop& loop, G&& fn, std::string name) : TaskState<T>(loop, std::move(name)), fn_(std::forward<G>(fn)) {
+    this->adopt(std::invoke(fn_));
+  }
+
+ private:
+  F fn_;
+};
+
+}  // namespace asyncio::detail

@@ -1,0 +1,336 @@
+#include "asyncio/loop/event_loop.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <unordered_set>
+
+#include "asyncio/coro/coro.hpp"
+#include "asyncio/detail/describe.hpp"
+#include "asyncio/loop/logger.hpp"
+
+namespace asyncio {
+
+namespace {
+
+thread_local EventLoop* tls_running_loop = nullptr;
+
+// Leaked on purpose: futures may be destroyed during static destruction.
+std::mutex& registry_mutex() {
+  static auto* m = new std::mutex;
+  return *m;
+}
+std::unordered_set<const EventLoop*>& registry() {
+  static auto* r = new std::unordered_set<const EventLoop*>;
+  return *r;
+}
+
+bool debug_from_environment() {
+  const char* v = std::getenv("ASYNCIO_DEBUG");
+  return v != nullptr && *v != '\0' && std::strcmp(v, "0") != 0;
+}
+
+void report_never_awaited(const detail::CoroOrigin& origin) {
+  EventLoop* loop = tls_running_loop;
+  if (!(loop ? loop->get_debug() : debug_from_environment())) return;
+  log(LogLevel::warning, std::string("coroutine '") + origin.function + "' (line " + std::to_string(origin.line) +
+                             ") was never awaited");
+}
+
+std::string describe_callback_node(void* arg) {
+  auto* node = static_cast<detail::CallbackNode*>(arg);
+  return "<" + std::string(node->is_timer ? "TimerHandle " : "Handle ") +
+         detail::type_name(node->callback.target_type()) + ">";
+}
+
+void run_callback_node(void* arg) {
+  auto* node = static_cast<detail::CallbackNode*>(arg);
+  struct Release {
+    detail::CallbackNode* n;
+    ~Release() { detail::release(n); }
+  } release{node};
+  if (node->cancelled) return;
+  try {
+    node->callback();
+  } catch (...) {
+    ExceptionContext context;
+    context.message = "Exception in callback";
+    context.exception = std::current_exception();
+    context.handle = describe_callback_node(node);
+    node->loop->call_exception_handler(context);
+  }
+  node->callback.reset();  // what it captured goes now, even if a Handle keeps the node
+}
+
+void discard_callback_node(void* arg) noexcept { detail::release(static_cast<detail::CallbackNode*>(arg)); }
+
+}  // namespace
+
+namespace detail {
+const ReadyOps callback_ready_ops{&run_callback_node, &discard_callback_node, &describe_callback_node};
+
+EventLoop* running_loop() noexcept { return tls_running_loop; }
+
+bool loop_is_alive(const EventLoop* loop) noexcept {
+  std::lock_guard lock(registry_mutex());
+  return registry().count(loop) != 0;
+}
+}  // namespace detail
+
+EventLoop& get_running_loop() {
+  if (tls_running_loop == nullptr) throw RuntimeError("no running event loop");
+  return *tls_running_loop;
+}
+
+EventLoop::EventLoop() : EventLoop(LoopOptions{}) {}
+
+EventLoop::EventLoop(LoopOptions options)
+    : backend_(detail::make_default_backend()),
+      clock_(options.clock),
+      debug_(options.debug.value_or(debug_from_environment())) {
+  detail::coro_never_awaited_hook.store(&report_never_awaited, std::memory_order_relaxed);
+  std::lock_guard lock(registry_mutex());
+  registry().insert(this);
+}
+
+EventLoop::~EventLoop() {
+  if (!is_closed()) close();
+  // Pending tasks: each unlinks itself, reports, unwinds its frames and drops the loop's reference.
+  while (residents_ != nullptr) {
+    detail::Resident* r = residents_;
+    detail::LoopAccess::release(*this, *r);
+    r->abandon();
+  }
+  std::lock_guard lock(registry_mutex());
+  registry().erase(this);
+}
+
+void EventLoop::throw_closed() { throw RuntimeError("Event loop is closed"); }
+
+void EventLoop::check_thread_slow(const char* what) const {
+  if (running_ && std::this_thread::get_id() != thread_id_) {
+    throw RuntimeError(std::string("Non-thread-safe operation invoked on an event loop other than the current one (") +
+                       what + ")");
+  }
+}
+
+void EventLoop::advance_time(double seconds) {
+  if (clock_ != ClockKind::virtual_time) throw RuntimeError("advance_time: the loop's clock is not virtual");
+  const std::int64_t ns = detail::seconds_to_ns(seconds, "advance_time");
+  if (ns < 0) throw ValueError("advance_time: cannot move time backwards");
+  virtual_now_ = detail::add_saturating(virtual_now_, ns);
+}
+
+void EventLoop::set_slow_callback_duration(double seconds) {
+  if (!(seconds >= 0)) throw ValueError("slow_callback_duration must be a non-negative number of seconds");
+  slow_callback_seconds_ = seconds;
+}
+
+TimerHandle EventLoop::schedule_timer(std::int64_t when, detail::Callback&& cb) {
+  check_loop_thread("call_later");
+  auto* node = new detail::CallbackNode(this, std::move(cb), true);
+  node->when = when;
+  try {
+    timers_.push(*node, when);  // the heap's reference; the one from `new` becomes the handle's
+  } catch (...) {
+    delete node;
+    throw;
+  }
+  return TimerHandle(node);
+}
+
+void EventLoop::cancel_timer(detail::CallbackNode& node) noexcept { timers_.cancel(node); }
+
+bool EventLoop::try_post(detail::CallbackNode* node) {
+  std::lock_guard lock(inbox_mutex_);
+  if (closed_.load(std::memory_order_relaxed)) return false;
+  inbox_.push_back(node);
+  inbox_nonempty_.store(true, std::memory_order_seq_cst);
+  // Pairs with run_once(): it sets polling_ and then looks at inbox_nonempty_, so either it sees
+  // this node before it sleeps or this thread sees it sleeping. The wake is written under the
+  // lock so that close() cannot release the backend underneath it.
+  if (polling_.load(std::memory_order_seq_cst) && !wake_sent_.exchange(true, std::memory_order_acq_rel)) {
+    backend_->wake();
+    wakeups_written_.fetch_add(1, std::memory_order_relaxed);
+  }
+  return true;
+}
+
+void EventLoop::drain_inbox() {
+  if (!inbox_nonempty_.load(std::memory_order_acquire)) return;
+  {
+    std::lock_guard lock(inbox_mutex_);
+    inbox_.swap(inbox_spare_);
+    inbox_nonempty_.store(false, std::memory_order_relaxed);
+  }
+  for (detail::CallbackNode* node : inbox_spare_) ready_.push(&detail::callback_ready_ops, node);
+  inbox_spare_.clear();
+}
+
+void EventLoop::run_once() {
+  ++stats_.iterations;
+
+  // 1. How long may the backend wait?
+  std::int64_t timeout = -1;
+  const std::optional<std::int64_t> deadline = timers_.next_deadline();
+  if (!ready_.empty() || stopping_) {
+    timeout = 0;
+  } else if (deadline) {
+    timeout = std::max<std::int64_t>(0, *deadline - now_ns());
+  }
+  if (clock_ == ClockKind::virtual_time && timeout != 0) {
+    if (autojump_holds_ == 0 && deadline) {
+      virtual_now_ = std::max(virtual_now_, *deadline);  // nothing else can happen first: jump
+      timeout = 0;
+    } else {
+      timeout = -1;  // a thread will report back (or nothing is scheduled): wait for it
+    }
+  }
+
+  // 2. Poll; collect what other threads sent.
+  if (timeout != 0) {
+    polling_.store(true, std::memory_order_seq_cst);
+    if (inbox_nonempty_.load(std::memory_order_seq_cst)) timeout = 0;
+  }
+  backend_->poll(Duration(timeout));
+  if (polling_.load(std::memory_order_relaxed)) polling_.store(false, std::memory_order_relaxed);
+  if (wake_sent_.load(std::memory_order_relaxed)) wake_sent_.store(false, std::memory_order_release);
+  drain_inbox();
+
+  // 3. Due timers join the ready queue.
+  timers_.pop_due(now_ns());
+
+  // 4. Run what is ready now, and only that.
+  run_ready(ready_.size());
+}
+
+void EventLoop::run_ready(std::size_t count) {
+  for (std::size_t i = 0; i < count; ++i) {
+    const detail::ReadyEntry entry = ready_.pop();
+    ++stats_.callbacks;
+    if (debug_) {
+      run_entry_debug(entry);
+      continue;
+    }
+    try {
+      entry.ops->run(entry.arg);
+    } catch (...) {
+      ExceptionContext context;
+      context.message = "Exception in callback";
+      context.exception = std::current_exception();
+      call_exception_handler(context);
+    }
+  }
+}
+
+void EventLoop::run_entry_debug(const detail::ReadyEntry& entry) {
+  // Described before it runs: running may free what the entry points to.
+  std::string description = entry.ops->describe ? entry.ops->describe(entry.arg) : std::string("<callback>");
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    entry.ops->run(entry.arg);
+  } catch (...) {
+    ExceptionContext context;
+    context.message = "Exception in callback";
+    context.exception = std::current_exception();
+    context.handle = description;
+    call_exception_handler(context);
+  }
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (took >= slow_callback_seconds_) {
+    char seconds[32];
+    std::snprintf(seconds, sizeof seconds, "%.3f", took);
+    log(LogLevel::warning, "Executing " + description + " took " + seconds + " seconds");
+  }
+}
+
+void EventLoop::run_forever() {
+  if (is_closed()) throw_closed();
+  if (running_) throw RuntimeError("This event loop is already running");
+  if (tls_running_loop != nullptr) throw RuntimeError("Cannot run the event loop while another loop is running");
+  running_ = true;
+  thread_id_ = std::this_thread::get_id();
+  tls_running_loop = this;
+  struct Restore {
+    EventLoop* loop;
+    ~Restore() {
+      loop->stopping_ = false;
+      loop->running_ = false;
+      loop->thread_id_ = std::thread::id();
+      tls_running_loop = nullptr;
+    }
+  } restore{this};
+  for (;;) {
+    run_once();
+    if (stopping_) break;
+  }
+}
+
+void EventLoop::close() {
+  if (running_) throw RuntimeError("Cannot close a running event loop");
+  if (is_closed()) return;
+  // Executor first: its last results arrive through the inbox and are dropped below, on this
+  // thread, rather than refused in a worker that cannot release them.
+  shutdown_default_executor_now();
+  std::vector<detail::CallbackNode*> pending;
+  {
+    std::lock_guard lock(inbox_mutex_);
+    closed_.store(true, std::memory_order_release);
+    pending.swap(inbox_);
+    inbox_nonempty_.store(false, std::memory_order_relaxed);
+  }
+  for (detail::CallbackNode* node : pending) detail::release(node);
+  while (!ready_.empty()) {
+    const detail::ReadyEntry entry = ready_.pop();
+    entry.ops->discard(entry.arg);
+  }
+  timers_.clear();
+  backend_.reset();
+}
+
+void EventLoop::set_default_executor(std::unique_ptr<Executor> executor) {
+  if (default_executor_) default_executor_->shutdown(false);
+  default_executor_ = std::move(executor);
+}
+
+void EventLoop::shutdown_default_executor_now() noexcept {
+  if (default_executor_) default_executor_->shutdown(true);
+}
+
+void EventLoop::default_exception_handler(const ExceptionContext& context) noexcept {
+  try {
+    std::string text = context.message.empty() ? std::string("Unhandled exception in event loop") : context.message;
+    if (context.exception) text += "\nexception: " + detail::describe_exception(context.exception);
+    if (!context.future.empty()) text += "\nfuture: " + context.future;
+    if (!context.handle.empty()) text += "\nhandle: " + context.handle;
+    log(LogLevel::error, text);
+  } catch (...) {
+    log(LogLevel::error, "Exception in default exception handler");
+  }
+}
+
+void EventLoop::call_exception_handler(const ExceptionContext& context) noexcept {
+  if (!exception_handler_) {
+    default_exception_handler(context);
+    return;
+  }
+  try {
+    exception_handler_(*this, context);
+  } catch (...) {
+    ExceptionContext failure;
+    failure.message = "Unhandled error in exception handler (while handling: " + context.message + ")";
+    failure.exception = std::current_exception();
+    failure.future = context.future;
+    failure.handle = context.handle;
+    default_exception_handler(failure);
+  }
+}
+
+LoopStats EventLoop::stats() const noexcept {
+  LoopStats s = stats_;
+  s.wakeups_written = wakeups_written_.load(std::memory_order_relaxed);
+  return s;
+}
+
+}  // namespace asyncio

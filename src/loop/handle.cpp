@@ -1,0 +1,34 @@
+#include "asyncio/loop/handle.hpp"
+
+#include "asyncio/loop/event_loop.hpp"
+
+namespace asyncio {
+
+namespace detail {
+namespace {
+void callback_node_due(TimerNode* n) {
+  auto* node = static_cast<CallbackNode*>(n);
+  retain(node);  // the ready queue's reference
+  LoopAccess::schedule(*node->loop, &callback_ready_ops, node);
+}
+void callback_node_retain(TimerNode* n) noexcept { retain(static_cast<CallbackNode*>(n)); }
+void callback_node_release(TimerNode* n) noexcept { release(static_cast<CallbackNode*>(n)); }
+constexpr TimerOps callback_timer_ops{&callback_node_due, &callback_node_retain, &callback_node_release};
+}  // namespace
+
+CallbackNode::CallbackNode(EventLoop* l, Callback&& cb, bool timer) noexcept
+    : TimerNode(&callback_timer_ops), loop(l), callback(std::move(cb)), is_timer(timer) {}
+}  // namespace detail
+
+void Handle::cancel() noexcept {
+  if (!node_ || node_->cancelled) return;
+  node_->cancelled = true;
+  // armed_seq is zero once the heap let go of the node (fired, or the loop closed), so a handle
+  // that outlives its loop never touches it.
+  if (node_->is_timer && node_->armed_seq != 0) node_->loop->cancel_timer(*node_);
+  node_->callback.reset();
+}
+
+double TimerHandle::when() const noexcept { return node_ ? detail::ns_to_seconds(node_->when) : 0.0; }
+
+}  // namespace asyncio

@@ -1,0 +1,231 @@
+#include "asyncio/task/task_state.hpp"
+
+#include <atomic>
+
+#include "asyncio/detail/describe.hpp"
+
+namespace asyncio::detail {
+
+namespace {
+std::atomic<std::uint32_t> task_counter{0};  // Python's global Task-N counter
+
+void run_task_step(void* arg) { static_cast<TaskBase*>(arg)->step(); }
+void discard_task_step(void*) noexcept {}  // the loop owns pending tasks; abandon() cleans up
+std::string describe_task(void* arg) { return static_cast<TaskBase*>(arg)->repr(); }
+
+void run_resume_handle(void* arg) { std::coroutine_handle<>::from_address(arg).resume(); }
+void discard_resume_handle(void*) noexcept {}
+std::string describe_resume_handle(void*) { return "<resume a coroutine>"; }
+
+std::string cancelled_message(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const CancelledError& c) {
+    return c.what();
+  } catch (...) {
+    return {};
+  }
+}
+}  // namespace
+
+const ReadyOps task_step_ops{&run_task_step, &discard_task_step, &describe_task};
+const ReadyOps resume_handle_ops{&run_resume_handle, &discard_resume_handle, &describe_resume_handle};
+const TimerOps TaskBase::sleep_timer_ops{&TaskBase::timer_due, &TaskBase::timer_retain, &TaskBase::timer_release};
+
+TaskBase::TaskBase(EventLoop& loop, std::string name) : FutureBase(&loop), TimerNode(&sleep_timer_ops) {
+  is_task_ = true;
+  task_id_ = task_counter.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (!name.empty()) extras().name = std::move(name);
+}
+
+TaskBase::~TaskBase() {
+  if (log_traceback_) report_unretrieved("Task exception was never retrieved");
+  log_traceback_ = false;
+  destroy_root();
+}
+
+void TaskBase::set_root(std::coroutine_handle<> root, const CoroOrigin& origin) noexcept {
+  root_ = root;
+  coro_function_ = origin.function;
+  task_line_ = origin.line;
+}
+
+void TaskBase::destroy_root() noexcept {
+  if (root_) {
+    std::coroutine_handle<> r = std::exchange(root_, nullptr);
+    current = nullptr;
+    r.destroy();
+  }
+}
+
+void TaskBase::timer_due(TimerNode* node) {
+  TaskBase* t = from_timer(node);
+  t->waiting_ = TaskWait::step;
+  LoopAccess::schedule(*t->loop_, &task_step_ops, t);
+}
+void TaskBase::timer_retain(TimerNode* node) noexcept { from_timer(node)->retain(); }
+void TaskBase::timer_release(TimerNode* node) noexcept { from_timer(node)->release(); }
+
+std::string TaskBase::name() const {
+  if (extras_ && !extras_->name.empty()) return extras_->name;
+  return "Task-" + std::to_string(task_id_);
+}
+
+int TaskBase::uncancel() noexcept {
+  if (num_cancels_requested_ > 0) {
+    --num_cancels_requested_;
+    if (num_cancels_requested_ == 0) must_cancel_ = false;
+  }
+  return num_cancels_requested_;
+}
+
+std::string TaskBase::repr() const {
+  std::string text = "<Task " + status_repr() + " name='" + name() + "' coro=<" + coro_name() + "() line " +
+                     std::to_string(task_line_) + ">";
+  if (status_ == FutureStatus::finished && exception_) text += " exception=" + describe_exception(exception_);
+  return text + ">";
+}
+
+void TaskBase::start(bool eager) {
+  if (eager && loop_->is_running()) {
+    LoopAccess::adopt(*loop_, *this);
+    retain();  // the loop's reference
+    step();
+    return;
+  }
+  LoopAccess::schedule(*loop_, &task_step_ops, this);
+  waiting_ = TaskWait::step;
+  LoopAccess::adopt(*loop_, *this);
+  retain();
+}
+
+void TaskBase::set_waiter(FutureBase* f) noexcept {
+  if (f) f->retain();
+  if (fut_waiter_) fut_waiter_->release();
+  fut_waiter_ = f;
+}
+
+bool TaskBase::park_on(FutureBase& f) {
+  if (&f == this) {
+    pending = std::make_exception_ptr(RuntimeError("Task cannot await on itself: " + repr()));
+    return false;
+  }
+  if (f.loop_or_null() != loop_) {
+    pending = std::make_exception_ptr(RuntimeError("Task " + repr() + " got Future " + f.repr() + " attached to a different loop"));
+    return false;
+  }
+  f.add_callback(DoneCallback{&task_step_ops, this, 0});
+  set_waiter(&f);
+  waiting_ = TaskWait::future;
+  return true;
+}
+
+void TaskBase::park_until(std::int64_t when) {
+  LoopAccess::arm_timer(*loop_, sleep_timer(), when);
+  waiting_ = TaskWait::timer;
+}
+
+void TaskBase::park_yield() {
+  LoopAccess::schedule(*loop_, &task_step_ops, this);
+  waiting_ = TaskWait::step;
+}
+
+bool TaskBase::cancel(std::string message) {
+  log_traceback_ = false;
+  if (status_ != FutureStatus::pending) return false;
+  ++num_cancels_requested_;
+  if (waiting_ == TaskWait::future && fut_waiter_->cancel(message)) {
+    // The future's wake-up steps the task, and its result() raises CancelledError(message) at the
+    // task's co_await. fut_waiter_ stays: it may be a task that ignores the cancellation.
+    return true;
+  }
+  if (waiting_ == TaskWait::timer) {
+    LoopAccess::disarm_timer(*loop_, sleep_timer());
+    LoopAccess::schedule(*loop_, &task_step_ops, this);
+    waiting_ = TaskWait::step;
+  }
+  must_cancel_ = true;
+  extras().cancel_message = std::move(message);
+  return true;
+}
+
+void TaskBase::step() noexcept {
+  if (status_ != FutureStatus::pending || loop_ == nullptr) return;
+  if (must_cancel_) {
+    pending = make_cancelled_error();
+    must_cancel_ = false;
+  }
+  set_waiter(nullptr);
+  waiting_ = TaskWait::none;
+  retain();  // settling drops the loop's reference; keep this alive to the end of the step
+  TaskBase* previous = LoopAccess::swap_current_task(*loop_, this);
+  if (!started_) {
+    started_ = true;
+    if (pending) {  // cancelled before its first step: the body never runs
+      std::exception_ptr error = std::exchange(pending, nullptr);
+      destroy_root();
+      LoopAccess::swap_current_task(*loop_, previous);
+      settle(std::move(error));
+      release();
+      return;
+    }
+  }
+  run();
+  LoopAccess::swap_current_task(*loop_, previous);
+  if (!current) {
+    complete_from_root();
+  } else if (must_cancel_) {
+    // Cancelled during this step, now parked: cancel what it waits for, as asyncio's __step does.
+    if (waiting_ == TaskWait::future) {
+      if (fut_waiter_->cancel(cancel_message())) must_cancel_ = false;
+    } else if (waiting_ == TaskWait::timer) {
+      LoopAccess::disarm_timer(*loop_, sleep_timer());
+      LoopAccess::schedule(*loop_, &task_step_ops, this);
+      waiting_ = TaskWait::step;
+    }
+  }
+  release();
+}
+
+void TaskBase::settle(std::exception_ptr error) noexcept {
+  destroy_root();
+  try {
+    if (!error) {
+      if (must_cancel_) {  // cancelled right before the coroutine returned: it still ends cancelled
+        must_cancel_ = false;
+        mark_cancelled(cancel_message());
+      } else {
+        mark_finished();
+      }
+    } else if (is_cancelled_error(error)) {
+      mark_cancelled(cancelled_message(error));
+    } else {
+      exception_ = std::move(error);
+      log_traceback_ = true;
+      mark_finished();
+    }
+  } catch (...) {
+    // Only scheduling the callbacks can fail (memory); the task is settled regardless.
+  }
+  LoopAccess::release(*loop_, *this);
+  release();  // the loop's reference
+}
+
+void TaskBase::abandon() noexcept {
+  ExceptionContext context;
+  context.message = "Task was destroyed but it is pending!";
+  try {
+    context.future = repr();
+  } catch (...) {
+  }
+  loop_->call_exception_handler(context);
+  if (fut_waiter_) fut_waiter_->remove_waiter(&task_step_ops, this);
+  set_waiter(nullptr);  // (the loop already dropped its queues and timers)
+  waiting_ = TaskWait::none;
+  destroy_root();       // unwinds the frames: their locals are destroyed
+  drop_callbacks();
+  loop_ = nullptr;
+  release();  // the loop's reference
+}
+
+}  // namespace asyncio::detail
