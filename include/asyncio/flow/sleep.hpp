@@ -10,6 +10,7 @@
 /// task wakes it at once with CancelledError. A delay <= 0 is sleep(0); NaN is a ValueError.
 
 #include <chrono>
+#include <concepts>
 #include <coroutine>
 #include <cstdint>
 #include <type_traits>
@@ -81,6 +82,12 @@ class SleepAwaiter {
 /// Suspends the calling task for `seconds` (<= 0: one loop iteration).
 inline detail::SleepAwaiter<void> sleep(double seconds) {
   return {detail::seconds_to_ns(seconds, "sleep"), {}};
+}
+
+/// Whole seconds (an exact match, so `sleep(1)` never picks POSIX ::sleep under `using namespace`).
+template <std::integral I>
+detail::SleepAwaiter<void> sleep(I seconds) {
+  return sleep(static_cast<double>(seconds));
 }
 
 /// Suspends the calling task for `delay`.

@@ -1,0 +1,55 @@
+#pragma once
+/// Helpers shared by the tests: capture what the library logs and what reaches a loop's exception
+/// handler, and run coroutines on the virtual clock.
+
+#include <asyncio/asyncio.hpp>
+
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace asyncio::testing {
+
+/// Captures the library's log lines for its lifetime (restores the previous handler after).
+class LogCapture {
+ public:
+  LogCapture();
+  ~LogCapture();
+  LogCapture(const LogCapture&) = delete;
+  LogCapture& operator=(const LogCapture&) = delete;
+
+  /// Every line logged so far, with its level.
+  [[nodiscard]] std::vector<std::pair<LogLevel, std::string>> lines() const;
+  /// How many lines contain `text`.
+  [[nodiscard]] std::size_t count(std::string_view text) const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<std::pair<LogLevel, std::string>> lines_;
+  LogHandler previous_;
+};
+
+/// Records every context that reaches `loop`'s exception handler.
+class HandlerCapture {
+ public:
+  explicit HandlerCapture(EventLoop& loop);
+  [[nodiscard]] const std::vector<ExceptionContext>& contexts() const noexcept { return *contexts_; }
+  /// The describe_exception() text of each context's exception ("" when none).
+  [[nodiscard]] std::vector<std::string> exceptions() const;
+
+ private:
+  std::shared_ptr<std::vector<ExceptionContext>> contexts_;
+};
+
+/// Loop options for tests of time: the virtual clock (autojump).
+inline LoopOptions virtual_clock() { return LoopOptions{.clock = ClockKind::virtual_time, .debug = false}; }
+
+/// asyncio::run on the virtual clock.
+template <class A>
+auto run_virtual(A&& coro) {
+  return asyncio::run(std::forward<A>(coro), virtual_clock());
+}
+
+}  // namespace asyncio::testing
