@@ -13,7 +13,11 @@
 ///
 /// A Coro may await only awaitables of this library (Coro, Future, Task, sleep, ...): they know how
 /// to park a Task. Any other awaitable is refused at compile time, since resuming a Task's frame
-/// from outside its trampoline would silently stall it.
+/// from outside its trampoline would silently stall it. To make your own event awaitable, complete
+/// a Future from it (`auto f = loop.create_future<T>(); ... f.set_result(v);` on the loop's thread,
+/// or through loop.call_soon_threadsafe from another) and `co_await f`. The marker the library's
+/// awaiters carry (`static constexpr bool asyncio_awaiter = true;`) promises that the awaiter parks
+/// a Task through its detail::Driver; declare it only on an awaiter that keeps that promise.
 
 #include <atomic>
 #include <coroutine>
@@ -68,7 +72,8 @@ consteval bool is_loop_awaitable() {
 
 class CoroPromiseBase {
  public:
-  explicit CoroPromiseBase(CoroOrigin origin = CoroOrigin()) noexcept : origin_(origin) {}
+  explicit CoroPromiseBase(CoroOrigin origin = CoroOrigin()) noexcept
+      : function_(origin.function), line_(origin.line) {}
 
   static void* operator new(std::size_t size) { return frame_allocate(size); }
   static void operator delete(void* p, std::size_t size) noexcept { frame_deallocate(p, size); }
@@ -105,12 +110,13 @@ class CoroPromiseBase {
   }
 
   [[nodiscard]] Driver* driver() const noexcept { return driver_; }
-  [[nodiscard]] const CoroOrigin& origin() const noexcept { return origin_; }
+  [[nodiscard]] CoroOrigin origin() const noexcept { return CoroOrigin(CoroOrigin::Tag{}, function_, line_); }
   [[nodiscard]] bool started() const noexcept { return started_; }
 
   Driver* driver_ = nullptr;                // the Task running this chain; null outside a Task
   std::coroutine_handle<> continuation_;    // the frame awaiting this one; null for a Task's root
-  CoroOrigin origin_;
+  const char* function_;                    // the origin, unpacked: line_ and started_ share a word
+  std::uint32_t line_;
   bool started_ = false;
 };
 

@@ -19,7 +19,10 @@
 ///  - root_->leaf_ is the frame to resume next; every frame between root and leaf is suspended at a
 ///    `co_yield yield_from(...)` and owns its sub-generator through that expression's awaiter;
 ///  - root_->value_ is non-null exactly between a `co_yield` and the next resumption;
-///  - root_->thrown_ is set only while an exception travels to the leaf's paused `co_yield`.
+///  - root_->thrown_ is set only while an exception travels to the leaf's paused `co_yield`;
+///  - during close(), in_close_ marks the frames that were on the chain when it began (PEP 380's
+///    nested close() calls): a frame started by cleanup code is not one of them, so its return value
+///    reaches its delegator normally, and a yield from it is blamed on the nearest marked frame.
 
 #include <concepts>
 #include <coroutine>
@@ -97,16 +100,18 @@ class GeneratorPromiseBase : public SentSlot<S> {
   /// resumption raises what throw_exception()/close() sent, or returns what send() sent.
   class YieldAwaiter {
    public:
-    explicit YieldAwaiter(GeneratorPromiseBase* root, Y* value) noexcept : root_(root), value_(value) {}
+    explicit YieldAwaiter(GeneratorPromiseBase* self, Y* value) noexcept : self_(self), value_(value) {}
     bool await_ready() noexcept { return false; }
-    void await_suspend(std::coroutine_handle<>) noexcept { root_->value_ = value_; }
+    void await_suspend(std::coroutine_handle<>) noexcept { self_->root_->value_ = value_; }
     S await_resume() {
-      if (root_->thrown_) std::rethrow_exception(std::exchange(root_->thrown_, nullptr));
-      if constexpr (!std::is_void_v<S>) return std::move(*root_->sent_);
+      // Read the root now, not when the co_yield ran: yield_from may have re-rooted this frame.
+      GeneratorPromiseBase* root = self_->root_;
+      if (root->thrown_) std::rethrow_exception(std::exchange(root->thrown_, nullptr));
+      if constexpr (!std::is_void_v<S>) return std::move(*root->sent_);
     }
 
    protected:
-    GeneratorPromiseBase* root_;
+    GeneratorPromiseBase* self_;  // the yielding frame
     Y* value_;
   };
 
@@ -114,18 +119,18 @@ class GeneratorPromiseBase : public SentSlot<S> {
   /// touching the generator's own variable.
   class CopyYieldAwaiter : public YieldAwaiter {
    public:
-    CopyYieldAwaiter(GeneratorPromiseBase* root, const Y& value) : YieldAwaiter(root, nullptr), copy_(value) {}
-    void await_suspend(std::coroutine_handle<>) noexcept { this->root_->value_ = &copy_; }
+    CopyYieldAwaiter(GeneratorPromiseBase* self, const Y& value) : YieldAwaiter(self, nullptr), copy_(value) {}
+    void await_suspend(std::coroutine_handle<>) noexcept { this->self_->root_->value_ = &copy_; }
 
    private:
     Y copy_;
   };
 
-  YieldAwaiter yield_value(Y&& value) noexcept { return YieldAwaiter{root_, std::addressof(value)}; }
+  YieldAwaiter yield_value(Y&& value) noexcept { return YieldAwaiter{this, std::addressof(value)}; }
   CopyYieldAwaiter yield_value(const Y& value)
     requires std::copy_constructible<Y>
   {
-    return CopyYieldAwaiter{root_, value};
+    return CopyYieldAwaiter{this, value};
   }
 
   /// The awaiter of `co_yield yield_from(sub)`: links `sub` (and, if `sub` is itself paused in a
@@ -156,20 +161,23 @@ class GeneratorPromiseBase : public SentSlot<S> {
       }
       sub.started_ = true;
       self.root_->leaf_ = leaf;
+      delegator_ = &self;
     }
 
     R2 await_resume() {
       GeneratorPromiseBase& sub = *sub_.base_promise();
       GeneratorPromiseBase* root = sub.root_;
+      const bool exit_pending = delegator_ != nullptr && std::exchange(delegator_->exit_pending_, false);
       if (root->thrown_) std::rethrow_exception(std::exchange(root->thrown_, nullptr));
       if (sub.error_) std::rethrow_exception(std::exchange(sub.error_, nullptr));
       // PEP 380: when close() made the sub-generator return, the delegator still sees GeneratorExit.
-      if (root->closing_) throw GeneratorExit();
+      if (exit_pending) throw GeneratorExit();
       if constexpr (!std::is_void_v<R2>) return sub_.take_return_value();
     }
 
    private:
     Generator<Y, S, R2> sub_;
+    GeneratorPromiseBase* delegator_ = nullptr;
   };
 
   template <class R2>
@@ -193,6 +201,8 @@ class GeneratorPromiseBase : public SentSlot<S> {
   bool running_ = false;                 // root: inside next/send/throw_exception/close
   bool finished_ = false;                // this frame: the body ended (or was closed before starting)
   bool closing_ = false;                 // root: inside close()
+  bool in_close_ = false;                // this frame was on the chain when close() began
+  bool exit_pending_ = false;            // this frame still gets GeneratorExit when its sub returns
 };
 
 template <class Y, class S, class R>
@@ -318,18 +328,25 @@ class [[nodiscard]] Generator {
       return;
     }
     p.closing_ = true;
-    p.thrown_ = std::make_exception_ptr(GeneratorExit());
+    for (auto* f = p.leaf_; f != nullptr; f = f->parent_) {
+      f->in_close_ = true;
+      f->exit_pending_ = f != p.leaf_;
+    }
+    struct Clear {
+      promise_type& p;
+      ~Clear() {
+        p.closing_ = false;
+        for (auto* f = p.leaf_; f != nullptr; f = f->parent_) f->in_close_ = f->exit_pending_ = false;
+      }
+    };
     bool yielded = false;
+    p.thrown_ = std::make_exception_ptr(GeneratorExit());
     try {
+      Clear clear{p};
       yielded = resume();
     } catch (const GeneratorExit&) {
-      p.closing_ = false;
       return;
-    } catch (...) {
-      p.closing_ = false;
-      throw;
     }
-    p.closing_ = false;
     if (yielded) {
       p.value_ = nullptr;
       throw RuntimeError("generator ignored GeneratorExit");
@@ -433,11 +450,13 @@ class [[nodiscard]] Generator {
       leaf->handle_.resume();
       if (root.value_) {
         root.running_ = false;
-        if (root.closing_ && leaf != &root) {
+        detail::GeneratorPromiseBase<Y, S>* closed = leaf;
+        if (root.closing_) while (!closed->in_close_) closed = closed->parent_;
+        if (root.closing_ && closed != &root) {
           // A delegate ignored GeneratorExit: PEP 380 raises RuntimeError in its delegator.
           root.value_ = nullptr;
           root.running_ = true;
-          root.leaf_ = leaf->parent_;
+          root.leaf_ = closed->parent_;
           root.thrown_ = std::make_exception_ptr(RuntimeError("generator ignored GeneratorExit"));
           continue;
         }
