@@ -51,6 +51,7 @@ void run_callback_node(void* arg) {
     ~Release() { detail::release(n); }
   } release{node};
   if (node->cancelled) return;
+  node->running = true;
   try {
     node->callback();
   } catch (...) {
@@ -60,6 +61,7 @@ void run_callback_node(void* arg) {
     context.handle = describe_callback_node(node);
     node->loop->call_exception_handler(context);
   }
+  node->running = false;
   node->callback.reset();  // what it captured goes now, even if a Handle keeps the node
 }
 
@@ -87,6 +89,7 @@ EventLoop::EventLoop() : EventLoop(LoopOptions{}) {}
 
 EventLoop::EventLoop(LoopOptions options)
     : backend_(detail::make_default_backend()),
+      anchor_(new detail::LoopAnchor{this}),
       clock_(options.clock),
       debug_(options.debug.value_or(debug_from_environment())) {
   detail::coro_never_awaited_hook.store(&report_never_awaited, std::memory_order_relaxed);
@@ -100,8 +103,10 @@ EventLoop::~EventLoop() {
   while (residents_ != nullptr) {
     detail::Resident* r = residents_;
     detail::LoopAccess::release(*this, *r);
-    r->abandon();
+    abandon_resident_(r);
   }
+  anchor_->loop = nullptr;
+  anchor_->release();
   std::lock_guard lock(registry_mutex());
   registry().erase(this);
 }
@@ -169,12 +174,36 @@ void EventLoop::drain_inbox() {
 }
 
 void EventLoop::run_once() {
+  enter_running("run_once");
+  struct Leave {
+    EventLoop* loop;
+    ~Leave() { loop->leave_running(); }
+  } leave{this};
+  run_iteration();
+}
+
+void EventLoop::enter_running(const char* what) {
+  if (is_closed()) throw_closed();
+  if (running_) throw RuntimeError(std::string("This event loop is already running (") + what + ")");
+  if (tls_running_loop != nullptr) throw RuntimeError("Cannot run the event loop while another loop is running");
+  running_ = true;
+  thread_id_ = std::this_thread::get_id();
+  tls_running_loop = this;
+}
+
+void EventLoop::leave_running() noexcept {
+  running_ = false;
+  thread_id_ = std::thread::id();
+  tls_running_loop = nullptr;
+}
+
+void EventLoop::run_iteration() {
   ++stats_.iterations;
 
-  // 1. How long may the backend wait?
+  // 1. How long may the backend wait? Callbacks already sent by other threads count as ready.
   std::int64_t timeout = -1;
   const std::optional<std::int64_t> deadline = timers_.next_deadline();
-  if (!ready_.empty() || stopping_) {
+  if (!ready_.empty() || stopping_ || inbox_nonempty_.load(std::memory_order_acquire)) {
     timeout = 0;
   } else if (deadline) {
     timeout = std::max<std::int64_t>(0, *deadline - now_ns());
@@ -246,23 +275,16 @@ void EventLoop::run_entry_debug(const detail::ReadyEntry& entry) {
 }
 
 void EventLoop::run_forever() {
-  if (is_closed()) throw_closed();
-  if (running_) throw RuntimeError("This event loop is already running");
-  if (tls_running_loop != nullptr) throw RuntimeError("Cannot run the event loop while another loop is running");
-  running_ = true;
-  thread_id_ = std::this_thread::get_id();
-  tls_running_loop = this;
+  enter_running("run_forever");
   struct Restore {
     EventLoop* loop;
     ~Restore() {
       loop->stopping_ = false;
-      loop->running_ = false;
-      loop->thread_id_ = std::thread::id();
-      tls_running_loop = nullptr;
+      loop->leave_running();
     }
   } restore{this};
   for (;;) {
-    run_once();
+    run_iteration();
     if (stopping_) break;
   }
 }

@@ -26,7 +26,7 @@ void Handle::cancel() noexcept {
   // armed_seq is zero once the heap let go of the node (fired, or the loop closed), so a handle
   // that outlives its loop never touches it.
   if (node_->is_timer && node_->armed_seq != 0) node_->loop->cancel_timer(*node_);
-  node_->callback.reset();
+  if (!node_->running) node_->callback.reset();  // else the runner releases it when it returns
 }
 
 double TimerHandle::when() const noexcept { return node_ ? detail::ns_to_seconds(node_->when) : 0.0; }

@@ -93,7 +93,7 @@ detail::SleepAwaiter<void> sleep(I seconds) {
 /// Suspends the calling task for `delay`.
 template <class Rep, class Period>
 detail::SleepAwaiter<void> sleep(std::chrono::duration<Rep, Period> delay) {
-  return {std::chrono::duration_cast<Duration>(delay).count(), {}};
+  return {detail::duration_to_ns(delay), {}};
 }
 
 /// Python's sleep(delay, result): suspends, then gives back `result`.

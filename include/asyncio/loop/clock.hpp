@@ -32,17 +32,29 @@ namespace detail {
 
 inline constexpr std::int64_t kNsPerSecond = 1'000'000'000;
 
-/// Seconds (Python's float delays) to nanoseconds, saturating; NaN is a caller error.
+/// Seconds (Python's float delays) to nanoseconds, saturating; NaN is a caller error. Rounds up, so
+/// that a sleep or timer of `seconds` never ends before `seconds` have passed on the loop's clock.
 inline std::int64_t seconds_to_ns(double seconds, const char* what) {
   if (std::isnan(seconds)) throw ValueError(std::string(what) + ": the time is NaN");
   const double ns = seconds * static_cast<double>(kNsPerSecond);
   if (ns >= 9.2e18) return std::numeric_limits<std::int64_t>::max() / 2;
   if (ns <= -9.2e18) return std::numeric_limits<std::int64_t>::min() / 2;
-  return static_cast<std::int64_t>(std::llround(ns));
+  return static_cast<std::int64_t>(std::ceil(ns));
 }
 
 inline double ns_to_seconds(std::int64_t ns) noexcept {
   return static_cast<double>(ns) / static_cast<double>(kNsPerSecond);
+}
+
+/// A std::chrono duration in nanoseconds, rounded up and saturating (hours::max() must not wrap
+/// into the past).
+template <class Rep, class Period>
+std::int64_t duration_to_ns(std::chrono::duration<Rep, Period> d) {
+  const long double ns = std::chrono::duration<long double, std::nano>(d).count();
+  if (std::isnan(ns)) throw ValueError("the duration is NaN");
+  if (ns >= 4.6e18L) return std::numeric_limits<std::int64_t>::max() / 2;
+  if (ns <= -4.6e18L) return std::numeric_limits<std::int64_t>::min() / 2;
+  return static_cast<std::int64_t>(std::ceil(ns));
 }
 
 /// Saturating a + b, for deadlines far in the future.

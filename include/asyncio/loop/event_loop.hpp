@@ -49,11 +49,9 @@ struct LoopAccess;
 
 /// Something the loop keeps alive while it is pending: a Task. (asyncio keeps only weak references
 /// to tasks, so a task nobody holds can vanish mid-flight; this loop owns them until they finish.)
+/// Two links and no vtable: every resident byte is paid by every idle task. What to do with a
+/// resident still pending when the loop is destroyed is given to LoopAccess::adopt.
 class Resident {
- public:
-  /// The loop is being destroyed while this is still pending: drop what it holds.
-  virtual void abandon() noexcept = 0;
-
  protected:
   Resident() = default;
   ~Resident() = default;
@@ -66,6 +64,18 @@ class Resident {
 };
 
 extern const ReadyOps callback_ready_ops;
+
+/// What a Future holds of its loop: a pointer that the loop clears when it is destroyed, so that a
+/// future outliving its loop raises "Event loop is closed" instead of touching freed memory.
+/// Reference-counted without atomics, like the futures that hold it (one thread).
+struct LoopAnchor {
+  EventLoop* loop;
+  std::uint32_t refs = 1;
+  void retain() noexcept { ++refs; }
+  void release() noexcept {
+    if (--refs == 0) delete this;
+  }
+};
 
 template <class F, class... Args>
 Callback bind_callback(F&& fn, Args&&... args) {
@@ -85,7 +95,7 @@ struct LoopOptions {
   ClockKind clock = ClockKind::monotonic;
   /// Debug mode; when unset, on if the environment variable ASYNCIO_DEBUG is 1 (Python's
   /// PYTHONASYNCIODEBUG).
-  std::optional<bool> debug;
+  std::optional<bool> debug{};
 };
 
 /// Counters for tests and benchmarks.
@@ -132,7 +142,7 @@ class EventLoop {
   template <class Rep, class Period, class F, class... Args>
     requires std::is_invocable_v<std::decay_t<F>&, std::decay_t<Args>&...>
   TimerHandle call_later(std::chrono::duration<Rep, Period> delay, F&& fn, Args&&... args) {
-    const std::int64_t when = detail::add_saturating(now_ns(), std::chrono::duration_cast<Duration>(delay).count());
+    const std::int64_t when = detail::add_saturating(now_ns(), detail::duration_to_ns(delay));
     return schedule_timer(when, detail::bind_callback(std::forward<F>(fn), std::forward<Args>(args)...));
   }
 
@@ -170,8 +180,9 @@ class EventLoop {
   /// running, or another loop runs in this thread.
   void run_forever();
 
-  /// One iteration (see the top of this file). Public so that tests and embedders can step the loop;
-  /// run_forever() is a loop over it.
+  /// One iteration (see the top of this file), with the loop running meanwhile (get_running_loop()
+  /// finds it), so that tests and embedders can step a loop. Throws RuntimeError if the loop is
+  /// closed or already running (a callback cannot step its own loop).
   void run_once();
 
   /// Runs until `awaitable` (a Future, Task or Coro; a Coro is wrapped in a Task) is done and returns
@@ -271,6 +282,9 @@ class EventLoop {
   bool try_post(detail::CallbackNode* node);
   void drain_inbox();
   void cancel_timer(detail::CallbackNode& node) noexcept;
+  void run_iteration();
+  void enter_running(const char* what);
+  void leave_running() noexcept;
   void run_ready(std::size_t count);
   void run_entry_debug(const detail::ReadyEntry& entry);
 
@@ -280,7 +294,9 @@ class EventLoop {
   std::unique_ptr<detail::Backend> backend_;
   std::unique_ptr<Executor> default_executor_;
   ExceptionHandler exception_handler_;
+  detail::LoopAnchor* anchor_;
   detail::Resident* residents_ = nullptr;  // pending tasks, newest first
+  void (*abandon_resident_)(detail::Resident*) noexcept = nullptr;
   std::size_t resident_count_ = 0;
   detail::TaskBase* current_task_ = nullptr;
   std::int64_t virtual_now_ = 0;
@@ -323,13 +339,21 @@ struct LoopAccess {
     loop.ready_.push(ops, arg);
   }
   static std::int64_t now_ns(const EventLoop& loop) noexcept { return loop.now_ns(); }
+  /// The loop's anchor, with a reference added for the caller.
+  static LoopAnchor* retain_anchor(EventLoop& loop) noexcept {
+    loop.anchor_->retain();
+    return loop.anchor_;
+  }
   static void arm_timer(EventLoop& loop, TimerNode& node, std::int64_t when) {
     if (loop.closed_.load(std::memory_order_relaxed)) EventLoop::throw_closed();
     loop.timers_.push(node, when);
   }
   static void disarm_timer(EventLoop& loop, TimerNode& node) noexcept { loop.timers_.cancel(node); }
 
-  static void adopt(EventLoop& loop, Resident& r) noexcept {
+  /// Keeps `r` alive until release(); `abandon` runs for it if the loop is destroyed first (the
+  /// same function for every resident of a loop).
+  static void adopt(EventLoop& loop, Resident& r, void (*abandon)(Resident*) noexcept) noexcept {
+    loop.abandon_resident_ = abandon;
     r.prev_ = nullptr;
     r.next_ = loop.residents_;
     if (loop.residents_) loop.residents_->prev_ = &r;

@@ -79,10 +79,14 @@ class TimerHeap {
   }
 
   /// Fires, in deadline order, every live entry due at `now`: disarms it and calls its `due`.
+  /// Firing shrinks the heap, so the half-stale bound is checked again afterwards.
   void pop_due(std::int64_t now) noexcept {
     for (;;) {
       drop_stale_top();
-      if (heap_.empty() || heap_.front().when > now) return;
+      if (heap_.empty() || heap_.front().when > now) {
+        if (stale_ * 2 > heap_.size()) compact();
+        return;
+      }
       Entry e = pop_top();
       e.node->armed_seq = 0;
       e.node->timer_ops->due(e.node);
