@@ -41,11 +41,12 @@ const ReadyOps user_callback_ops{&run_user_callback, &discard_user_callback, &de
 FutureBase::~FutureBase() {
   if (!is_task_ && log_traceback_) report_unretrieved("Future exception was never retrieved");
   drop_callbacks();
+  anchor_->release();
 }
 
 EventLoop& FutureBase::loop() const {
-  if (loop_ == nullptr) throw RuntimeError("the future's event loop was destroyed");
-  return *loop_;
+  if (anchor_->loop == nullptr) throw RuntimeError("Event loop is closed (it was destroyed)");
+  return *anchor_->loop;
 }
 
 FutureBase::Extras& FutureBase::extras() {
@@ -60,7 +61,13 @@ const std::string& FutureBase::cancel_message() const noexcept {
 
 void FutureBase::check_settable(const char* what) const {
   if (status_ != FutureStatus::pending) throw InvalidStateError(std::string(what) + ": " + repr() + " is already done");
-  if (first_.ops != nullptr && loop_ != nullptr && loop_->is_closed()) throw RuntimeError("Event loop is closed");
+  check_can_schedule();
+}
+
+void FutureBase::check_can_schedule() const {
+  if (first_.ops == nullptr) return;  // no callback to schedule: a closed loop does not matter
+  const EventLoop* loop = anchor_->loop;
+  if (loop == nullptr || loop->is_closed()) throw RuntimeError("Event loop is closed");
 }
 
 bool FutureBase::cancel(std::string message) {
@@ -71,7 +78,7 @@ bool FutureBase::cancel(std::string message) {
 }
 
 void FutureBase::mark_cancelled(std::string message) {
-  if (first_.ops != nullptr && loop_ != nullptr && loop_->is_closed()) throw RuntimeError("Event loop is closed");
+  check_can_schedule();
   if (!message.empty()) extras().cancel_message = std::move(message);
   status_ = FutureStatus::cancelled;
   schedule_callbacks();
@@ -137,6 +144,7 @@ void FutureBase::add_callback(DoneCallback cb) {
 
 std::uint64_t FutureBase::add_user_callback(UserCallbackNode* node) {
   const std::uint64_t id = ++next_callback_id;
+  node->id = id;
   try {
     if (status_ != FutureStatus::pending) {
       retain();
@@ -149,7 +157,7 @@ std::uint64_t FutureBase::add_user_callback(UserCallbackNode* node) {
         throw;
       }
     } else {
-      add_callback(DoneCallback{&user_callback_ops, node, id});
+      add_callback(DoneCallback{&user_callback_ops, node});
     }
   } catch (...) {
     node->destroy(node);
@@ -160,6 +168,9 @@ std::uint64_t FutureBase::add_user_callback(UserCallbackNode* node) {
 
 std::size_t FutureBase::remove_callback(std::uint64_t id) noexcept {
   std::size_t removed = 0;
+  auto matches = [id](const DoneCallback& cb) {
+    return cb.ops == &user_callback_ops && static_cast<UserCallbackNode*>(cb.arg)->id == id;
+  };
   auto drop = [&](DoneCallback& cb) {
     auto* node = static_cast<UserCallbackNode*>(cb.arg);
     node->destroy(node);
@@ -168,13 +179,13 @@ std::size_t FutureBase::remove_callback(std::uint64_t id) noexcept {
   if (extras_) {
     auto& more = extras_->more;
     auto it = std::remove_if(more.begin(), more.end(), [&](DoneCallback& cb) {
-      if (cb.id != id || cb.ops != &user_callback_ops) return false;
+      if (!matches(cb)) return false;
       drop(cb);
       return true;
     });
     more.erase(it, more.end());
   }
-  if (first_.ops == &user_callback_ops && first_.id == id) {
+  if (matches(first_)) {
     drop(first_);
     first_ = {};
   }
@@ -208,7 +219,7 @@ void FutureBase::schedule_callbacks() {
       retain();
       static_cast<UserCallbackNode*>(cb.arg)->future = this;
     }
-    LoopAccess::schedule(*loop_, cb.ops, cb.arg);
+    LoopAccess::schedule(live_loop(), cb.ops, cb.arg);
   };
   if (first.ops != nullptr) schedule(first);
   for (const DoneCallback& cb : more) schedule(cb);
@@ -235,8 +246,8 @@ void FutureBase::report_unretrieved(const char* what) noexcept {
     context.message = what;
     context.exception = exception_;
     context.future = repr();
-    if (loop_ != nullptr && loop_is_alive(loop_)) {
-      loop_->call_exception_handler(context);
+    if (EventLoop* loop = anchor_->loop) {
+      loop->call_exception_handler(context);
     } else {
       log(LogLevel::error, context.message + "\nexception: " + describe_exception(exception_) + "\nfuture: " + context.future);
     }

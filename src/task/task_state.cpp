@@ -61,7 +61,7 @@ void TaskBase::destroy_root() noexcept {
 void TaskBase::timer_due(TimerNode* node) {
   TaskBase* t = from_timer(node);
   t->waiting_ = TaskWait::step;
-  LoopAccess::schedule(*t->loop_, &task_step_ops, t);
+  LoopAccess::schedule(t->live_loop(), &task_step_ops, t);
 }
 void TaskBase::timer_retain(TimerNode* node) noexcept { from_timer(node)->retain(); }
 void TaskBase::timer_release(TimerNode* node) noexcept { from_timer(node)->release(); }
@@ -87,15 +87,15 @@ std::string TaskBase::repr() const {
 }
 
 void TaskBase::start(bool eager) {
-  if (eager && loop_->is_running()) {
-    LoopAccess::adopt(*loop_, *this);
+  if (eager && live_loop().is_running()) {
+    LoopAccess::adopt(live_loop(), *this, &TaskBase::abandon_resident);
     retain();  // the loop's reference
     step();
     return;
   }
-  LoopAccess::schedule(*loop_, &task_step_ops, this);
+  LoopAccess::schedule(live_loop(), &task_step_ops, this);
   waiting_ = TaskWait::step;
-  LoopAccess::adopt(*loop_, *this);
+  LoopAccess::adopt(live_loop(), *this, &TaskBase::abandon_resident);
   retain();
 }
 
@@ -110,23 +110,23 @@ bool TaskBase::park_on(FutureBase& f) {
     pending = std::make_exception_ptr(RuntimeError("Task cannot await on itself: " + repr()));
     return false;
   }
-  if (f.loop_or_null() != loop_) {
+  if (f.loop_or_null() != anchor_->loop) {
     pending = std::make_exception_ptr(RuntimeError("Task " + repr() + " got Future " + f.repr() + " attached to a different loop"));
     return false;
   }
-  f.add_callback(DoneCallback{&task_step_ops, this, 0});
+  f.add_callback(DoneCallback{&task_step_ops, this});
   set_waiter(&f);
   waiting_ = TaskWait::future;
   return true;
 }
 
 void TaskBase::park_until(std::int64_t when) {
-  LoopAccess::arm_timer(*loop_, sleep_timer(), when);
+  LoopAccess::arm_timer(live_loop(), sleep_timer(), when);
   waiting_ = TaskWait::timer;
 }
 
 void TaskBase::park_yield() {
-  LoopAccess::schedule(*loop_, &task_step_ops, this);
+  LoopAccess::schedule(live_loop(), &task_step_ops, this);
   waiting_ = TaskWait::step;
 }
 
@@ -140,8 +140,8 @@ bool TaskBase::cancel(std::string message) {
     return true;
   }
   if (waiting_ == TaskWait::timer) {
-    LoopAccess::disarm_timer(*loop_, sleep_timer());
-    LoopAccess::schedule(*loop_, &task_step_ops, this);
+    LoopAccess::disarm_timer(live_loop(), sleep_timer());
+    LoopAccess::schedule(live_loop(), &task_step_ops, this);
     waiting_ = TaskWait::step;
   }
   must_cancel_ = true;
@@ -150,7 +150,7 @@ bool TaskBase::cancel(std::string message) {
 }
 
 void TaskBase::step() noexcept {
-  if (status_ != FutureStatus::pending || loop_ == nullptr) return;
+  if (status_ != FutureStatus::pending || anchor_->loop == nullptr) return;
   if (must_cancel_) {
     pending = make_cancelled_error();
     must_cancel_ = false;
@@ -158,20 +158,20 @@ void TaskBase::step() noexcept {
   set_waiter(nullptr);
   waiting_ = TaskWait::none;
   retain();  // settling drops the loop's reference; keep this alive to the end of the step
-  TaskBase* previous = LoopAccess::swap_current_task(*loop_, this);
+  TaskBase* previous = LoopAccess::swap_current_task(live_loop(), this);
   if (!started_) {
     started_ = true;
     if (pending) {  // cancelled before its first step: the body never runs
       std::exception_ptr error = std::exchange(pending, nullptr);
       destroy_root();
-      LoopAccess::swap_current_task(*loop_, previous);
+      LoopAccess::swap_current_task(live_loop(), previous);
       settle(std::move(error));
       release();
       return;
     }
   }
   run();
-  LoopAccess::swap_current_task(*loop_, previous);
+  LoopAccess::swap_current_task(live_loop(), previous);
   if (!current) {
     complete_from_root();
   } else if (must_cancel_) {
@@ -179,8 +179,8 @@ void TaskBase::step() noexcept {
     if (waiting_ == TaskWait::future) {
       if (fut_waiter_->cancel(cancel_message())) must_cancel_ = false;
     } else if (waiting_ == TaskWait::timer) {
-      LoopAccess::disarm_timer(*loop_, sleep_timer());
-      LoopAccess::schedule(*loop_, &task_step_ops, this);
+      LoopAccess::disarm_timer(live_loop(), sleep_timer());
+      LoopAccess::schedule(live_loop(), &task_step_ops, this);
       waiting_ = TaskWait::step;
     }
   }
@@ -207,7 +207,7 @@ void TaskBase::settle(std::exception_ptr error) noexcept {
   } catch (...) {
     // Only scheduling the callbacks can fail (memory); the task is settled regardless.
   }
-  LoopAccess::release(*loop_, *this);
+  LoopAccess::release(live_loop(), *this);
   release();  // the loop's reference
 }
 
@@ -218,13 +218,12 @@ void TaskBase::abandon() noexcept {
     context.future = repr();
   } catch (...) {
   }
-  loop_->call_exception_handler(context);
+  live_loop().call_exception_handler(context);
   if (fut_waiter_) fut_waiter_->remove_waiter(&task_step_ops, this);
   set_waiter(nullptr);  // (the loop already dropped its queues and timers)
   waiting_ = TaskWait::none;
   destroy_root();       // unwinds the frames: their locals are destroyed
   drop_callbacks();
-  loop_ = nullptr;
   release();  // the loop's reference
 }
 

@@ -68,7 +68,10 @@ void ThreadPoolExecutor::shutdown(bool wait) noexcept {
   wake_.notify_all();
   for (std::thread& t : threads) {
     if (t.get_id() == std::this_thread::get_id()) {
-      t.detach();  // a job shutting its own pool down: it cannot join itself
+      // A job shutting its own pool down cannot join its own thread: it stays for the destructor
+      // (which must then run on another thread, as Python's join would insist).
+      std::lock_guard lock(mutex_);
+      threads_.push_back(std::move(t));
     } else {
       t.join();
     }

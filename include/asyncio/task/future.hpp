@@ -9,6 +9,10 @@
 /// AnyFuture is the same handle without the result type: what current_task(), all_tasks() and
 /// exception reports hand out, since they cannot know T.
 ///
+/// A future belongs to its loop's thread: its reference count is not atomic, so copying, destroying
+/// or completing a handle in another thread is a data race. From another thread, complete it
+/// through loop.call_soon_threadsafe (as run_in_executor does).
+///
 /// Awaiting a future that is already done does not suspend. Awaiting `fut` (an lvalue) gives a
 /// reference to its result; awaiting `std::move(fut)` or a temporary moves the result out.
 
@@ -49,7 +53,7 @@ bool park_on_future(FutureBase& f, std::coroutine_handle<P> awaiting, Driver*& d
       return static_cast<TaskBase*>(d)->park_on(f);
     }
   }
-  f.add_callback(DoneCallback{&resume_handle_ops, awaiting.address(), 0});
+  f.add_callback(DoneCallback{&resume_handle_ops, awaiting.address()});
   return true;
 }
 
@@ -139,8 +143,10 @@ class AnyFuture {
   /// CancelledError, InvalidStateError, or the future's exception.
   void check_result() { state().check_result(); }
 
-  /// The loop the future belongs to.
+  /// The loop the future belongs to (RuntimeError if it was destroyed).
   [[nodiscard]] EventLoop& get_loop() const { return state().loop(); }
+  /// The loop, or null once it was destroyed.
+  [[nodiscard]] EventLoop* get_loop_ptr() const { return state().loop_or_null(); }
 
   /// Python's add_done_callback(fn): fn(AnyFuture&) runs from the loop once the future is done (at
   /// once, scheduled, if it already is). Returns an id for remove_done_callback.

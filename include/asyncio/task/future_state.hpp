@@ -28,12 +28,10 @@ namespace asyncio::detail {
 
 enum class FutureStatus : std::uint8_t { pending, cancelled, finished };
 
-/// One done-callback: an entry for the ready queue, plus the id that remove_done_callback takes
-/// (0 for the runtime's own waiters).
+/// One done-callback: the entry the future puts on the ready queue when it completes.
 struct DoneCallback {
   const ReadyOps* ops = nullptr;
   void* arg = nullptr;
-  std::uint64_t id = 0;
 };
 
 class FutureBase;
@@ -43,13 +41,14 @@ struct UserCallbackNode : PoolAllocated {
   void (*invoke)(UserCallbackNode* self) = nullptr;   // calls the callable with the future's handle
   void (*destroy)(UserCallbackNode* self) noexcept = nullptr;
   FutureBase* future = nullptr;  // retained while scheduled
+  std::uint64_t id = 0;          // what add_done_callback returned, for remove_done_callback
 };
 
 extern const ReadyOps user_callback_ops;
 
 class FutureBase : public PoolAllocated {
  public:
-  explicit FutureBase(EventLoop* loop) noexcept : loop_(loop) {}
+  explicit FutureBase(EventLoop* loop) noexcept : anchor_(LoopAccess::retain_anchor(*loop)) {}
   FutureBase(const FutureBase&) = delete;
   FutureBase& operator=(const FutureBase&) = delete;
 
@@ -66,7 +65,8 @@ class FutureBase : public PoolAllocated {
   [[nodiscard]] bool cancelled() const noexcept { return status_ == FutureStatus::cancelled; }
   [[nodiscard]] FutureStatus status() const noexcept { return status_; }
   [[nodiscard]] EventLoop& loop() const;
-  [[nodiscard]] EventLoop* loop_or_null() const noexcept { return loop_; }
+  /// The loop, or null once it was destroyed.
+  [[nodiscard]] EventLoop* loop_or_null() const noexcept { return anchor_->loop; }
   [[nodiscard]] bool is_task() const noexcept { return is_task_; }
 
   /// Python's Future.cancel(msg); Task overrides it.
@@ -106,6 +106,8 @@ class FutureBase : public PoolAllocated {
   void mark_cancelled(std::string message);
   /// Throws InvalidStateError unless pending; RuntimeError if callbacks wait and the loop is closed.
   void check_settable(const char* what) const;
+  /// Throws RuntimeError if callbacks wait and the loop is closed or destroyed.
+  void check_can_schedule() const;
   void schedule_callbacks();
   /// Drops the callbacks without running them (the loop is gone).
   void drop_callbacks() noexcept;
@@ -119,7 +121,10 @@ class FutureBase : public PoolAllocated {
   };
   Extras& extras();
 
-  EventLoop* loop_;
+  /// The loop, for paths where it is known to be alive (a pending task's steps).
+  EventLoop& live_loop() const noexcept { return *anchor_->loop; }
+
+  LoopAnchor* anchor_;
   std::exception_ptr exception_;
   DoneCallback first_;
   std::unique_ptr<Extras> extras_;

@@ -41,6 +41,9 @@ decltype(auto) EventLoop::run_until_complete(A&& awaitable) {
   if constexpr (detail::is_future_handle<Arg>::value) {
     using T = typename Arg::value_type;
     Arg future = std::forward<A>(awaitable);
+    if (future.get_loop_ptr() != this) {
+      throw ValueError("The future belongs to a different loop than the one specified as the loop argument");
+    }
     detail::run_until_done(*this, future);
     if constexpr (std::is_void_v<T>) {
       future.result();

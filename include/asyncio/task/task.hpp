@@ -13,6 +13,7 @@
 #include <concepts>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -25,9 +26,12 @@
 namespace asyncio {
 
 /// Options of create_task (Python's keyword arguments name= and eager_start=).
+///
+/// Trivially destructible on purpose: g++ 12 destroys an aggregate temporary with a non-trivial
+/// destructor twice when it appears inside a co_await expression (`co_await create_task(c, {...})`).
 struct TaskOptions {
-  /// The task's name; empty: "Task-N".
-  std::string name;
+  /// The task's name, copied into the task; empty: "Task-N".
+  std::string_view name;
   /// Run the first step inside create_task (if the loop is running), as Python 3.12's eager tasks:
   /// a coroutine that finishes without suspending never touches the ready queue.
   bool eager_start = false;
@@ -120,7 +124,7 @@ class Task : public Future<T>, public detail::TaskMethods<Task<T>> {
 /// Python's loop.create_task(coro): wraps `coro` in a Task on `loop` and schedules its first step.
 template <class T>
 Task<T> create_task(EventLoop& loop, Coro<T>&& coro, TaskOptions options = {}) {
-  auto* state = new detail::TaskState<T>(loop, std::move(coro), std::move(options.name));
+  auto* state = new detail::TaskState<T>(loop, std::move(coro), std::string(options.name));
   Task<T> task = Task<T>::adopt(state);
   state->start(options.eager_start);
   return task;
@@ -132,7 +136,7 @@ template <class F>
   requires detail::CoroFactory<F>
 auto create_task(EventLoop& loop, F&& fn, TaskOptions options = {}) {
   using T = typename detail::coro_value<std::invoke_result_t<std::decay_t<F>&>>::type;
-  auto* state = new detail::TaskWithCallable<T, std::decay_t<F>>(loop, std::forward<F>(fn), std::move(options.name));
+  auto* state = new detail::TaskWithCallable<T, std::decay_t<F>>(loop, std::forward<F>(fn), std::string(options.name));
   Task<T> task = Task<T>::adopt(state);
   state->start(options.eager_start);
   return task;
@@ -142,7 +146,7 @@ auto create_task(EventLoop& loop, F&& fn, TaskOptions options = {}) {
 template <class A>
   requires(detail::CoroFactory<A> || requires { typename detail::coro_value<std::remove_cvref_t<A>>::type; })
 auto create_task(A&& coro_or_callable, TaskOptions options = {}) {
-  return create_task(get_running_loop(), std::forward<A>(coro_or_callable), std::move(options));
+  return create_task(get_running_loop(), std::forward<A>(coro_or_callable), options);
 }
 
 template <class A, class... Options>

@@ -39,7 +39,9 @@ class TaskBase : public FutureBase, public Driver, public Resident, private Time
   /// Python's Task.cancel(msg): see the invariants above.
   bool cancel(std::string message) override;
   [[nodiscard]] std::string repr() const override;
-  void abandon() noexcept override;
+  /// The loop is destroyed while this task is pending: report it, unwind its frames, let go.
+  void abandon() noexcept;
+  static void abandon_resident(Resident* r) noexcept { static_cast<TaskBase*>(r)->abandon(); }
 
   /// Registers with the loop and schedules the first step; with `eager` (and a running loop), runs
   /// the first step now, as Python 3.12's eager tasks do.

@@ -27,7 +27,6 @@ ConcurrentFuture<T> run_coroutine_threadsafe(Coro<T> coro, EventLoop& loop) {
     {
       std::lock_guard lock(state->mutex);
       if (state->status == Status::cancelled) return;  // cancelled before it could start
-      state->status = Status::running;
     }
     Task<T> task;
     try {
@@ -41,17 +40,6 @@ ConcurrentFuture<T> run_coroutine_threadsafe(Coro<T> coro, EventLoop& loop) {
     // the task's count is not atomic, so its reference is taken and dropped there too.
     auto slot = std::make_shared<detail::FutureBase*>(task.state_ptr());
     (*slot)->retain();
-    {
-      std::lock_guard lock(state->mutex);
-      state->cancel_hook = [slot, &loop] {
-        try {
-          loop.call_soon_threadsafe([slot] {
-            if (*slot) (*slot)->cancel(std::string());
-          });
-        } catch (const RuntimeError&) {  // the loop is closed: nothing left to cancel
-        }
-      };
-    }
     task.add_done_callback([state, slot](Task<T>& t) {
       std::exchange(*slot, nullptr)->release();
       if (t.cancelled()) {
@@ -64,6 +52,26 @@ ConcurrentFuture<T> run_coroutine_threadsafe(Coro<T> coro, EventLoop& loop) {
         state->settle(Status::finished, [&] { state->value.emplace(std::move(t.result())); }, state);
       }
     });
+    // "running" and the cancel hook appear together, so a cancel() either finds the future pending
+    // (and settles it; the task is then cancelled here) or finds the hook.
+    bool cancelled_meanwhile = false;
+    {
+      std::lock_guard lock(state->mutex);
+      if (state->status == Status::cancelled) {
+        cancelled_meanwhile = true;
+      } else {
+        state->status = Status::running;
+        state->cancel_hook = [slot, &loop] {
+          try {
+            loop.call_soon_threadsafe([slot] {
+              if (*slot) (*slot)->cancel(std::string());
+            });
+          } catch (const RuntimeError&) {  // the loop is closed: nothing left to cancel
+          }
+        };
+      }
+    }
+    if (cancelled_meanwhile) task.cancel();
   });
   return ConcurrentFuture<T>(std::move(state));
 }

@@ -23,7 +23,7 @@ class ThreadPoolExecutor final : public Executor {
   explicit ThreadPoolExecutor(std::size_t max_workers = default_max_workers());
   ThreadPoolExecutor(const ThreadPoolExecutor&) = delete;
   ThreadPoolExecutor& operator=(const ThreadPoolExecutor&) = delete;
-  /// shutdown(true).
+  /// shutdown(true). Must not run on one of the pool's own threads (a job cannot destroy its pool).
   ~ThreadPoolExecutor() override;
 
   void submit(detail::Callback job) override;
