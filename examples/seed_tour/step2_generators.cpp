@@ -12,10 +12,14 @@ namespace {
 
 const char* state_name(asyncio::GeneratorState state) {
   switch (state) {
-    case asyncio::GeneratorState::created: return "created (GEN_CREATED)";
-    case asyncio::GeneratorState::running: return "running (GEN_RUNNING)";
-    case asyncio::GeneratorState::suspended: return "suspended (GEN_SUSPENDED)";
-    case asyncio::GeneratorState::closed: return "closed (GEN_CLOSED)";
+    case asyncio::GeneratorState::created:
+      return "created (GEN_CREATED)";
+    case asyncio::GeneratorState::running:
+      return "running (GEN_RUNNING)";
+    case asyncio::GeneratorState::suspended:
+      return "suspended (GEN_SUSPENDED)";
+    case asyncio::GeneratorState::closed:
+      return "closed (GEN_CLOSED)";
   }
   return "?";
 }
@@ -83,8 +87,7 @@ void step2_generators() {
     if (!first) first = address;
     same = same && address == *first;
   }
-  std::printf("  three steps, a local's address each time: %s (%p)\n", same ? "always the same" : "different",
-              *first);
+  std::printf("  three steps, a local's address each time: %s (%p)\n", same ? "always the same" : "different", *first);
 }
 
 }  // namespace tour

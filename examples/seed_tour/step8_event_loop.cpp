@@ -35,8 +35,7 @@ asyncio::Coro<double> big_step() { co_return co_await small_step(); }
 
 asyncio::Coro<double> one_task() {
   const double big_result = co_await big_step();
-  std::printf("  t=%.3f %s: done, slept %.3f s\n", asyncio::get_running_loop().time(), task_name().c_str(),
-              big_result);
+  std::printf("  t=%.3f %s: done, slept %.3f s\n", asyncio::get_running_loop().time(), task_name().c_str(), big_result);
   co_return big_result;
 }
 

@@ -34,8 +34,8 @@ bool debug_from_environment() {
 void report_never_awaited(const detail::CoroOrigin& origin) {
   EventLoop* loop = tls_running_loop;
   if (!(loop ? loop->get_debug() : debug_from_environment())) return;
-  log(LogLevel::warning, std::string("coroutine '") + origin.function + "' (line " + std::to_string(origin.line) +
-                             ") was never awaited");
+  log(LogLevel::warning,
+      std::string("coroutine '") + origin.function + "' (line " + std::to_string(origin.line) + ") was never awaited");
 }
 
 std::string describe_callback_node(void* arg) {

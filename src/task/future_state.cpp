@@ -117,9 +117,12 @@ std::exception_ptr FutureBase::exception() {
 
 std::string FutureBase::status_repr() const {
   switch (status_) {
-    case FutureStatus::pending: return "pending";
-    case FutureStatus::cancelled: return "cancelled";
-    case FutureStatus::finished: return "finished";
+    case FutureStatus::pending:
+      return "pending";
+    case FutureStatus::cancelled:
+      return "cancelled";
+    case FutureStatus::finished:
+      return "finished";
   }
   return "?";
 }
@@ -201,7 +204,8 @@ void FutureBase::remove_waiter(const ReadyOps* ops, void* arg) noexcept {
     first_ = {};
   } else if (extras_) {
     auto& more = extras_->more;
-    auto it = std::find_if(more.begin(), more.end(), [&](const DoneCallback& cb) { return cb.ops == ops && cb.arg == arg; });
+    auto it =
+        std::find_if(more.begin(), more.end(), [&](const DoneCallback& cb) { return cb.ops == ops && cb.arg == arg; });
     if (it != more.end()) more.erase(it);
   }
   if (first_.ops == nullptr && extras_ && !extras_->more.empty()) {
@@ -249,7 +253,8 @@ void FutureBase::report_unretrieved(const char* what) noexcept {
     if (EventLoop* loop = anchor_->loop) {
       loop->call_exception_handler(context);
     } else {
-      log(LogLevel::error, context.message + "\nexception: " + describe_exception(exception_) + "\nfuture: " + context.future);
+      log(LogLevel::error,
+          context.message + "\nexception: " + describe_exception(exception_) + "\nfuture: " + context.future);
     }
   } catch (...) {
     log(LogLevel::error, what);

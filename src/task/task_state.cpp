@@ -111,7 +111,8 @@ bool TaskBase::park_on(FutureBase& f) {
     return false;
   }
   if (f.loop_or_null() != anchor_->loop) {
-    pending = std::make_exception_ptr(RuntimeError("Task " + repr() + " got Future " + f.repr() + " attached to a different loop"));
+    pending = std::make_exception_ptr(
+        RuntimeError("Task " + repr() + " got Future " + f.repr() + " attached to a different loop"));
     return false;
   }
   f.add_callback(DoneCallback{&task_step_ops, this});
@@ -222,7 +223,7 @@ void TaskBase::abandon() noexcept {
   if (fut_waiter_) fut_waiter_->remove_waiter(&task_step_ops, this);
   set_waiter(nullptr);  // (the loop already dropped its queues and timers)
   waiting_ = TaskWait::none;
-  destroy_root();       // unwinds the frames: their locals are destroyed
+  destroy_root();  // unwinds the frames: their locals are destroyed
   drop_callbacks();
   release();  // the loop's reference
 }

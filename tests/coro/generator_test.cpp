@@ -561,9 +561,7 @@ TEST(YieldFrom, NestedDelegationPassesValuesThroughEveryLevel) {
   EXPECT_EQ(drain(g), (std::vector<int>{-1, -1, -1, 10, 11, -2, -2, -2}));
 }
 
-Generator<int, int> delegate_to_accumulator() {
-  co_yield yield_from(accumulator());
-}
+Generator<int, int> delegate_to_accumulator() { co_yield yield_from(accumulator()); }
 
 TEST(YieldFrom, SendPassesThroughToTheSubGenerator) {
   auto g = delegate_to_accumulator();

@@ -240,7 +240,8 @@ TEST(Sleep, SleepForeverCanBeCancelled) {
 
 TEST(Sleep, SleepOfTheLargestChronoDurationLastsUntilCancelled) {
   const bool slept = run_virtual([]() -> Coro<bool> {
-    Task<void> sleeper = asyncio::create_task([]() -> Coro<void> { co_await asyncio::sleep(std::chrono::hours::max()); });
+    Task<void> sleeper =
+        asyncio::create_task([]() -> Coro<void> { co_await asyncio::sleep(std::chrono::hours::max()); });
     co_await asyncio::sleep(1);
     const bool still_asleep = !sleeper.done();
     sleeper.cancel();

@@ -159,7 +159,12 @@ TEST(EventLoop, StopIsForgottenOnceRunForeverReturns) {
   loop.stop();
   loop.run_forever();
   int later_iteration_runs = 0;
-  loop.call_soon([&] { loop.call_soon([&] { ++later_iteration_runs; loop.stop(); }); });
+  loop.call_soon([&] {
+    loop.call_soon([&] {
+      ++later_iteration_runs;
+      loop.stop();
+    });
+  });
   loop.run_forever();
   EXPECT_EQ(later_iteration_runs, 1);
   EXPECT_EQ(loop.stats().iterations, 3u);

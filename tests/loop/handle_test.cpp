@@ -86,7 +86,9 @@ TEST(Handle, CopiesOfAHandleReferToTheSameCallback) {
 TEST(Handle, DroppingTheHandleDoesNotCancelTheCallback) {
   EventLoop loop(virtual_clock());
   bool ran = false;
-  { Handle h = loop.call_soon([&] { ran = true; }); }
+  {
+    Handle h = loop.call_soon([&] { ran = true; });
+  }
   loop.run_once();
   EXPECT_TRUE(ran);
 }

@@ -286,7 +286,7 @@ TEST(TimerHeap, StaleEntriesStayAtMostHalfTheHeapAfterPopDue) {
   auto nodes = make_nodes(7);
   TimerHeap heap;
   for (int i = 0; i < 3; ++i) heap.push(*nodes[static_cast<std::size_t>(i)], 1);  // fire soon
-  heap.push(*nodes[3], 5);                                                         // live, later
+  heap.push(*nodes[3], 5);                                                        // live, later
   for (int i = 4; i < 7; ++i) heap.push(*nodes[static_cast<std::size_t>(i)], 9);  // to cancel
   for (int i = 4; i < 7; ++i) heap.cancel(*nodes[static_cast<std::size_t>(i)]);   // 3 of 7: kept
   ASSERT_EQ(heap.stale(), 3u);

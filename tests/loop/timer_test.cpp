@@ -126,7 +126,8 @@ TEST(Timer, ChronoAndSecondDelaysOfTheSameLengthKeepSchedulingOrder) {
 TEST(Timer, CallLaterPassesItsArgumentsToTheCallback) {
   EventLoop loop(virtual_clock());
   int sum = 0;
-  loop.call_later(1.0, [&](int a, int b) { sum = a + b; }, 2, 3);
+  loop.call_later(
+      1.0, [&](int a, int b) { sum = a + b; }, 2, 3);
   loop.run_once();
   EXPECT_EQ(sum, 5);
 }

@@ -28,12 +28,14 @@ std::size_t LogCapture::count(std::string_view text) const {
 }
 
 HandlerCapture::HandlerCapture(EventLoop& loop) : contexts_(std::make_shared<std::vector<ExceptionContext>>()) {
-  loop.set_exception_handler([contexts = contexts_](EventLoop&, const ExceptionContext& context) { contexts->push_back(context); });
+  loop.set_exception_handler(
+      [contexts = contexts_](EventLoop&, const ExceptionContext& context) { contexts->push_back(context); });
 }
 
 std::vector<std::string> HandlerCapture::exceptions() const {
   std::vector<std::string> out;
-  for (const ExceptionContext& c : *contexts_) out.push_back(c.exception ? detail::describe_exception(c.exception) : std::string());
+  for (const ExceptionContext& c : *contexts_)
+    out.push_back(c.exception ? detail::describe_exception(c.exception) : std::string());
   return out;
 }
 

@@ -76,8 +76,9 @@ TEST(Task, LambdaCapturesLiveAsLongAsTheTask) {
   const std::string got = run_virtual([]() -> Coro<std::string> {
     auto shared = std::make_shared<int>(7);
     std::weak_ptr<int> weak = shared;
-    Task<std::string> t = asyncio::create_task(
-        [text = std::string("a string long enough to live on the heap, not in SSO"), p = std::move(shared)]() -> Coro<std::string> {
+    Task<std::string> t =
+        asyncio::create_task([text = std::string("a string long enough to live on the heap, not in SSO"),
+                              p = std::move(shared)]() -> Coro<std::string> {
           co_await asyncio::sleep(1);
           co_return text + " " + std::to_string(*p);
         });

@@ -117,7 +117,8 @@ TEST(RunCoroutineThreadsafe, TheCoroutinesExceptionIsRethrownByResult) {
 
 TEST(RunCoroutineThreadsafe, ExceptionReturnsTheCoroutinesException) {
   std::exception_ptr error;
-  with_foreign_thread([&error](EventLoop& loop) { error = asyncio::run_coroutine_threadsafe(fail_later(), loop).exception(); });
+  with_foreign_thread(
+      [&error](EventLoop& loop) { error = asyncio::run_coroutine_threadsafe(fail_later(), loop).exception(); });
   ASSERT_NE(error, nullptr);
   EXPECT_THROW(std::rethrow_exception(error), std::runtime_error);
 }

@@ -64,7 +64,8 @@ TEST(RunInExecutor, TheFunctionRunsOnAnotherThread) {
 
 TEST(RunInExecutor, AnExceptionInTheFunctionBecomesTheFuturesException) {
   const std::string what = run_virtual([]() -> Coro<std::string> {
-    Future<int> fut = asyncio::get_running_loop().run_in_executor(nullptr, []() -> int { throw std::runtime_error("in the pool"); });
+    Future<int> fut =
+        asyncio::get_running_loop().run_in_executor(nullptr, []() -> int { throw std::runtime_error("in the pool"); });
     try {
       co_await fut;
     } catch (const std::runtime_error& e) {
@@ -98,7 +99,8 @@ TEST(RunInExecutor, AMoveOnlyResultComesBackThroughTheFuture) {
 TEST(RunInExecutor, ArgumentsAreCopiedWhenSubmitted) {
   const std::string got = run_virtual([]() -> Coro<std::string> {
     std::string text = "original";
-    auto fut = asyncio::get_running_loop().run_in_executor(nullptr, [](const std::string& s) { return s; }, text);
+    auto fut = asyncio::get_running_loop().run_in_executor(
+        nullptr, [](const std::string& s) { return s; }, text);
     text = "changed after submit";
     co_return co_await fut;
   });

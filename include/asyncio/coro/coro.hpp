@@ -56,10 +56,14 @@ inline std::atomic<void (*)(const CoroOrigin&)> coro_never_awaited_hook{nullptr}
 
 /// True for awaiters of this library: they park a Task through its Driver, or work without one.
 template <class A>
-concept LoopAwaiter = requires { std::remove_cvref_t<A>::asyncio_awaiter; };
+concept LoopAwaiter = requires {
+  std::remove_cvref_t<A>::asyncio_awaiter;
+};
 
 template <class A>
-concept HasMemberCoAwait = requires(A&& a) { static_cast<A&&>(a).operator co_await(); };
+concept HasMemberCoAwait = requires(A&& a) {
+  static_cast<A&&>(a).operator co_await();
+};
 
 template <class A>
 consteval bool is_loop_awaitable() {
@@ -113,9 +117,9 @@ class CoroPromiseBase {
   [[nodiscard]] CoroOrigin origin() const noexcept { return CoroOrigin(CoroOrigin::Tag{}, function_, line_); }
   [[nodiscard]] bool started() const noexcept { return started_; }
 
-  Driver* driver_ = nullptr;                // the Task running this chain; null outside a Task
-  std::coroutine_handle<> continuation_;    // the frame awaiting this one; null for a Task's root
-  const char* function_;                    // the origin, unpacked: line_ and started_ share a word
+  Driver* driver_ = nullptr;              // the Task running this chain; null outside a Task
+  std::coroutine_handle<> continuation_;  // the frame awaiting this one; null for a Task's root
+  const char* function_;                  // the origin, unpacked: line_ and started_ share a word
   std::uint32_t line_;
   bool started_ = false;
 };
@@ -127,10 +131,8 @@ class CoroPromise final : public CoroPromiseBase {
   Coro<T> get_return_object() noexcept;
 
   template <class U>
-    requires std::convertible_to<U, T>
-  void return_value(U&& value) {
-    result_.template emplace<1>(std::forward<U>(value));
-  }
+  requires std::convertible_to<U, T>
+  void return_value(U&& value) { result_.template emplace<1>(std::forward<U>(value)); }
   void unhandled_exception() noexcept { result_.template emplace<2>(std::current_exception()); }
 
   /// The result, moved out, or the exception, rethrown.

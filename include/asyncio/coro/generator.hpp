@@ -127,9 +127,7 @@ class GeneratorPromiseBase : public SentSlot<S> {
   };
 
   YieldAwaiter yield_value(Y&& value) noexcept { return YieldAwaiter{this, std::addressof(value)}; }
-  CopyYieldAwaiter yield_value(const Y& value)
-    requires std::copy_constructible<Y>
-  {
+  CopyYieldAwaiter yield_value(const Y& value) requires std::copy_constructible<Y> {
     return CopyYieldAwaiter{this, value};
   }
 
@@ -192,17 +190,17 @@ class GeneratorPromiseBase : public SentSlot<S> {
   // --- state, shared between the frames of one delegation chain ---
   std::coroutine_handle<> handle_;
   GeneratorPromiseBase* root_ = this;
-  GeneratorPromiseBase* leaf_ = this;    // meaningful on the root
+  GeneratorPromiseBase* leaf_ = this;  // meaningful on the root
   GeneratorPromiseBase* parent_ = nullptr;
-  Y* value_ = nullptr;                   // root: the value the leaf yielded
-  std::exception_ptr thrown_;            // root: to raise at the leaf's co_yield
-  std::exception_ptr error_;             // this frame: the exception its body ended with
+  Y* value_ = nullptr;         // root: the value the leaf yielded
+  std::exception_ptr thrown_;  // root: to raise at the leaf's co_yield
+  std::exception_ptr error_;   // this frame: the exception its body ended with
   bool started_ = false;
-  bool running_ = false;                 // root: inside next/send/throw_exception/close
-  bool finished_ = false;                // this frame: the body ended (or was closed before starting)
-  bool closing_ = false;                 // root: inside close()
-  bool in_close_ = false;                // this frame was on the chain when close() began
-  bool exit_pending_ = false;            // this frame still gets GeneratorExit when its sub returns
+  bool running_ = false;       // root: inside next/send/throw_exception/close
+  bool finished_ = false;      // this frame: the body ended (or was closed before starting)
+  bool closing_ = false;       // root: inside close()
+  bool in_close_ = false;      // this frame was on the chain when close() began
+  bool exit_pending_ = false;  // this frame still gets GeneratorExit when its sub returns
 };
 
 template <class Y, class S, class R>
@@ -211,10 +209,8 @@ class GeneratorPromise : public GeneratorPromiseBase<Y, S> {
   Generator<Y, S, R> get_return_object() noexcept;
 
   template <class U>
-    requires std::convertible_to<U, R>
-  void return_value(U&& value) {
-    result_.emplace(std::forward<U>(value));
-  }
+  requires std::convertible_to<U, R>
+  void return_value(U&& value) { result_.emplace(std::forward<U>(value)); }
 
   std::optional<R> result_;
 };
@@ -268,9 +264,7 @@ class [[nodiscard]] Generator {
   /// ended (the return value is then return_value()). A generator with a send type S receives S{}
   /// at its co_yield, as a Python generator receives None. Exceptions of the body propagate and
   /// close the generator.
-  std::optional<Y> next()
-    requires(std::is_void_v<S> || std::default_initializable<S>)
-  {
+  std::optional<Y> next() requires(std::is_void_v<S> || std::default_initializable<S>) {
     if (!advance_default()) return std::nullopt;
     return std::optional<Y>(std::move(*handle_.promise().value_));
   }
@@ -279,8 +273,7 @@ class [[nodiscard]] Generator {
   /// Throws TypeError on a just-started generator (prime it with next() first, as Python requires
   /// send(None)), ValueError while it runs; on a closed generator returns empty.
   template <class U = S>
-    requires(!std::is_void_v<U>)
-  std::optional<Y> send(std::type_identity_t<U> value) {
+  requires(!std::is_void_v<U>) std::optional<Y> send(std::type_identity_t<U> value) {
     if (!handle_ || handle_.promise().finished_) return std::nullopt;
     check_not_running();
     auto& p = handle_.promise();
@@ -310,8 +303,8 @@ class [[nodiscard]] Generator {
 
   /// throw_exception(std::make_exception_ptr(exception)).
   template <class E>
-    requires(!std::is_same_v<std::remove_cvref_t<E>, std::exception_ptr>)
-  std::optional<Y> throw_exception(E&& exception) {
+  requires(!std::is_same_v<std::remove_cvref_t<E>, std::exception_ptr>) std::optional<Y> throw_exception(
+      E&& exception) {
     return throw_exception(std::make_exception_ptr(std::forward<E>(exception)));
   }
 
@@ -356,18 +349,14 @@ class [[nodiscard]] Generator {
   /// The value of the body's `co_return` (Python's StopIteration.value). Throws InvalidStateError
   /// if the body has not returned a value (still running, closed early, or ended by an exception).
   template <class U = R>
-    requires(!std::is_void_v<U>)
-  U& return_value() {
+  requires(!std::is_void_v<U>) U& return_value() {
     if (!handle_ || !handle_.promise().result_) throw InvalidStateError("the generator has not returned a value");
     return *handle_.promise().result_;
   }
 
   /// Moves the return value out (used by yield_from).
   template <class U = R>
-    requires(!std::is_void_v<U>)
-  U take_return_value() {
-    return std::move(return_value());
-  }
+  requires(!std::is_void_v<U>) U take_return_value() { return std::move(return_value()); }
 
   // --- iteration: Generator is a std::ranges::input_range ---
   class iterator {
@@ -396,18 +385,14 @@ class [[nodiscard]] Generator {
 
   /// Advances to the next value (as Python's for-loop calls next() first) and returns an iterator
   /// to it; the values are references into the generator, valid until the next advance.
-  iterator begin()
-    requires(std::is_void_v<S> || std::default_initializable<S>)
-  {
+  iterator begin() requires(std::is_void_v<S> || std::default_initializable<S>) {
     advance_default();
     return iterator{this};
   }
   std::default_sentinel_t end() const noexcept { return {}; }
 
   // For yield_from: the promise seen as the chain's base type (null when empty).
-  detail::GeneratorPromiseBase<Y, S>* base_promise() const noexcept {
-    return handle_ ? &handle_.promise() : nullptr;
-  }
+  detail::GeneratorPromiseBase<Y, S>* base_promise() const noexcept { return handle_ ? &handle_.promise() : nullptr; }
 
  private:
   friend promise_type;
@@ -451,7 +436,8 @@ class [[nodiscard]] Generator {
       if (root.value_) {
         root.running_ = false;
         detail::GeneratorPromiseBase<Y, S>* closed = leaf;
-        if (root.closing_) while (!closed->in_close_) closed = closed->parent_;
+        if (root.closing_)
+          while (!closed->in_close_) closed = closed->parent_;
         if (root.closing_ && closed != &root) {
           // A delegate ignored GeneratorExit: PEP 380 raises RuntimeError in its delegator.
           root.value_ = nullptr;

@@ -23,8 +23,8 @@ class Callback {
   Callback() noexcept = default;
 
   template <class F>
-    requires(!std::is_same_v<std::remove_cvref_t<F>, Callback> && std::is_invocable_v<std::decay_t<F>&>)
-  Callback(F&& f) {  // NOLINT(google-explicit-constructor): a callable *is* a callback
+  requires(!std::is_same_v<std::remove_cvref_t<F>, Callback> && std::is_invocable_v<std::decay_t<F>&>)
+      Callback(F&& f) {  // NOLINT(google-explicit-constructor): a callable *is* a callback
     using Fn = std::decay_t<F>;
     if constexpr (fits_inline<Fn>()) {
       ::new (static_cast<void*>(buf_)) Fn(std::forward<F>(f));

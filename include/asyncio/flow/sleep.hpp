@@ -80,9 +80,7 @@ class SleepAwaiter {
 }  // namespace detail
 
 /// Suspends the calling task for `seconds` (<= 0: one loop iteration).
-inline detail::SleepAwaiter<void> sleep(double seconds) {
-  return {detail::seconds_to_ns(seconds, "sleep"), {}};
-}
+inline detail::SleepAwaiter<void> sleep(double seconds) { return {detail::seconds_to_ns(seconds, "sleep"), {}}; }
 
 /// Whole seconds (an exact match, so `sleep(1)` never picks POSIX ::sleep under `using namespace`).
 template <std::integral I>

@@ -60,7 +60,8 @@ std::int64_t duration_to_ns(std::chrono::duration<Rep, Period> d) {
 /// Saturating a + b, for deadlines far in the future.
 inline std::int64_t add_saturating(std::int64_t a, std::int64_t b) noexcept {
   std::int64_t r;
-  if (__builtin_add_overflow(a, b, &r)) return b > 0 ? std::numeric_limits<std::int64_t>::max() / 2 : std::numeric_limits<std::int64_t>::min() / 2;
+  if (__builtin_add_overflow(a, b, &r))
+    return b > 0 ? std::numeric_limits<std::int64_t>::max() / 2 : std::numeric_limits<std::int64_t>::min() / 2;
   return r;
 }
 

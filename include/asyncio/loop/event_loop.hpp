@@ -122,34 +122,35 @@ class EventLoop {
   /// Runs fn(args...) in the next iteration, after the callbacks already ready (FIFO).
   /// Throws RuntimeError if the loop is closed (or, in debug mode, called from another thread).
   template <class F, class... Args>
-    requires std::is_invocable_v<std::decay_t<F>&, std::decay_t<Args>&...>
-  Handle call_soon(F&& fn, Args&&... args) {
+  requires std::is_invocable_v < std::decay_t<F>
+  &, std::decay_t<Args>&... > Handle call_soon(F&& fn, Args&&... args) {
     check_loop_thread("call_soon");
-    auto* node = new detail::CallbackNode(this, detail::bind_callback(std::forward<F>(fn), std::forward<Args>(args)...), false);
+    auto* node =
+        new detail::CallbackNode(this, detail::bind_callback(std::forward<F>(fn), std::forward<Args>(args)...), false);
     return Handle(enqueue(node));
   }
 
   /// Runs fn(args...) once `delay_seconds` have passed on the loop's clock (Python's call_later).
   /// Callbacks with the same deadline run in the order they were scheduled.
   template <class F, class... Args>
-    requires std::is_invocable_v<std::decay_t<F>&, std::decay_t<Args>&...>
-  TimerHandle call_later(double delay_seconds, F&& fn, Args&&... args) {
+  requires std::is_invocable_v < std::decay_t<F>
+  &, std::decay_t<Args>&... > TimerHandle call_later(double delay_seconds, F&& fn, Args&&... args) {
     const std::int64_t when = detail::add_saturating(now_ns(), detail::seconds_to_ns(delay_seconds, "call_later"));
     return schedule_timer(when, detail::bind_callback(std::forward<F>(fn), std::forward<Args>(args)...));
   }
 
   /// call_later with a std::chrono duration.
   template <class Rep, class Period, class F, class... Args>
-    requires std::is_invocable_v<std::decay_t<F>&, std::decay_t<Args>&...>
-  TimerHandle call_later(std::chrono::duration<Rep, Period> delay, F&& fn, Args&&... args) {
+  requires std::is_invocable_v < std::decay_t<F>
+  &, std::decay_t<Args>&... > TimerHandle call_later(std::chrono::duration<Rep, Period> delay, F&& fn, Args&&... args) {
     const std::int64_t when = detail::add_saturating(now_ns(), detail::duration_to_ns(delay));
     return schedule_timer(when, detail::bind_callback(std::forward<F>(fn), std::forward<Args>(args)...));
   }
 
   /// Runs fn(args...) when time() reaches `when` (seconds on the loop's clock).
   template <class F, class... Args>
-    requires std::is_invocable_v<std::decay_t<F>&, std::decay_t<Args>&...>
-  TimerHandle call_at(double when, F&& fn, Args&&... args) {
+  requires std::is_invocable_v < std::decay_t<F>
+  &, std::decay_t<Args>&... > TimerHandle call_at(double when, F&& fn, Args&&... args) {
     return schedule_timer(detail::seconds_to_ns(when, "call_at"),
                           detail::bind_callback(std::forward<F>(fn), std::forward<Args>(args)...));
   }
@@ -158,9 +159,10 @@ class EventLoop {
   /// asleep (an eventfd write, sent only while the loop waits in its backend). Throws RuntimeError
   /// if the loop is closed. Unlike asyncio it returns no Handle: a Handle is loop-thread-only.
   template <class F, class... Args>
-    requires std::is_invocable_v<std::decay_t<F>&, std::decay_t<Args>&...>
-  void call_soon_threadsafe(F&& fn, Args&&... args) {
-    auto* node = new detail::CallbackNode(this, detail::bind_callback(std::forward<F>(fn), std::forward<Args>(args)...), false);
+  requires std::is_invocable_v < std::decay_t<F>
+  &, std::decay_t<Args>&... > void call_soon_threadsafe(F&& fn, Args&&... args) {
+    auto* node =
+        new detail::CallbackNode(this, detail::bind_callback(std::forward<F>(fn), std::forward<Args>(args)...), false);
     if (!try_post(node)) {
       delete node;
       throw_closed();
@@ -361,8 +363,10 @@ struct LoopAccess {
     ++loop.resident_count_;
   }
   static void release(EventLoop& loop, Resident& r) noexcept {
-    if (r.prev_) r.prev_->next_ = r.next_;
-    else loop.residents_ = r.next_;
+    if (r.prev_)
+      r.prev_->next_ = r.next_;
+    else
+      loop.residents_ = r.next_;
     if (r.next_) r.next_->prev_ = r.prev_;
     r.prev_ = r.next_ = nullptr;
     --loop.resident_count_;

@@ -24,10 +24,10 @@ struct CallbackNode final : TimerNode, PoolAllocated {
 
   EventLoop* loop;
   Callback callback;
-  std::int64_t when = 0;    // timers: the deadline in loop time (ns)
-  std::uint32_t refs = 1;   // the loop's reference (queue or heap) plus one per handle
+  std::int64_t when = 0;   // timers: the deadline in loop time (ns)
+  std::uint32_t refs = 1;  // the loop's reference (queue or heap) plus one per handle
   bool cancelled = false;
-  bool running = false;     // the callback is executing: cancel() must not destroy it under itself
+  bool running = false;  // the callback is executing: cancel() must not destroy it under itself
   bool is_timer;
 };
 

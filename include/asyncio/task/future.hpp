@@ -151,8 +151,8 @@ class AnyFuture {
   /// Python's add_done_callback(fn): fn(AnyFuture&) runs from the loop once the future is done (at
   /// once, scheduled, if it already is). Returns an id for remove_done_callback.
   template <class F>
-    requires std::is_invocable_v<std::decay_t<F>&, AnyFuture&>
-  CallbackId add_done_callback(F&& fn) {
+  requires std::is_invocable_v < std::decay_t<F>
+  &, AnyFuture& > CallbackId add_done_callback(F&& fn) {
     return state().add_user_callback(new detail::UserCallback<AnyFuture, std::decay_t<F>>(std::forward<F>(fn)));
   }
 
@@ -212,23 +212,22 @@ class Future : public AnyFuture {
   /// Python's set_result(value): finishes the future and schedules its callbacks. Throws
   /// InvalidStateError if it is already done, RuntimeError on a Task's future.
   template <class... Args>
-    requires(std::is_void_v<T> ? sizeof...(Args) == 0 : std::is_constructible_v<T, Args...>)
-  void set_result(Args&&... args) {
+  requires(std::is_void_v<T> ? sizeof...(Args) == 0
+                             : std::is_constructible_v<T, Args...>) void set_result(Args&&... args) {
     plain_state("set_result").set_result(std::forward<Args>(args)...);
   }
 
   /// Python's set_exception(exc).
   void set_exception(std::exception_ptr exception) { plain_state("set_exception").set_exception(std::move(exception)); }
   template <class E>
-    requires(!std::is_same_v<std::remove_cvref_t<E>, std::exception_ptr>)
-  void set_exception(E&& exception) {
+  requires(!std::is_same_v<std::remove_cvref_t<E>, std::exception_ptr>) void set_exception(E&& exception) {
     set_exception(std::make_exception_ptr(std::forward<E>(exception)));
   }
 
   /// add_done_callback with the typed handle: fn(Future<T>&).
   template <class F>
-    requires std::is_invocable_v<std::decay_t<F>&, Future<T>&>
-  CallbackId add_done_callback(F&& fn) {
+  requires std::is_invocable_v < std::decay_t<F>
+  &, Future<T>& > CallbackId add_done_callback(F&& fn) {
     return state().add_user_callback(new detail::UserCallback<Future<T>, std::decay_t<F>>(std::forward<F>(fn)));
   }
 

@@ -38,7 +38,7 @@ class FutureBase;
 
 /// A user's done-callback: the callable, and (once scheduled) the future it receives.
 struct UserCallbackNode : PoolAllocated {
-  void (*invoke)(UserCallbackNode* self) = nullptr;   // calls the callable with the future's handle
+  void (*invoke)(UserCallbackNode* self) = nullptr;  // calls the callable with the future's handle
   void (*destroy)(UserCallbackNode* self) noexcept = nullptr;
   FutureBase* future = nullptr;  // retained while scheduled
   std::uint64_t id = 0;          // what add_done_callback returned, for remove_done_callback
@@ -117,7 +117,7 @@ class FutureBase : public PoolAllocated {
   struct Extras {
     std::vector<DoneCallback> more;  // callbacks after the first, in order
     std::string cancel_message;
-    std::string name;                // tasks: a name given by the user
+    std::string name;  // tasks: a name given by the user
   };
   Extras& extras();
 

@@ -79,7 +79,8 @@ class Runner {
   /// thread or the runner is closed.
   template <class A>
   auto run(A&& coro) {
-    if (detail::running_loop() != nullptr) throw RuntimeError("Runner.run() cannot be called from a running event loop");
+    if (detail::running_loop() != nullptr)
+      throw RuntimeError("Runner.run() cannot be called from a running event loop");
     return get_loop().run_until_complete(std::forward<A>(coro));
   }
 
@@ -99,7 +100,8 @@ class Runner {
 /// Python's asyncio.run(coro): see the top of this file.
 template <class A>
 auto run(A&& coro, LoopOptions options = {}) {
-  if (detail::running_loop() != nullptr) throw RuntimeError("asyncio::run() cannot be called from a running event loop");
+  if (detail::running_loop() != nullptr)
+    throw RuntimeError("asyncio::run() cannot be called from a running event loop");
   Runner runner(options);
   return runner.run(std::forward<A>(coro));
 }

@@ -69,7 +69,8 @@ struct coro_value<Coro<T>> {
 };
 
 template <class F>
-concept CoroFactory = std::invocable<std::decay_t<F>&> && requires { typename coro_value<std::invoke_result_t<std::decay_t<F>&>>::type; };
+concept CoroFactory = std::invocable < std::decay_t<F>
+& > &&requires { typename coro_value<std::invoke_result_t<std::decay_t<F>&>>::type; };
 
 }  // namespace detail
 
@@ -80,8 +81,8 @@ class AnyTask : public AnyFuture, public detail::TaskMethods<AnyTask> {
 
   /// add_done_callback with a task handle: fn(AnyTask&).
   template <class F>
-    requires std::is_invocable_v<std::decay_t<F>&, AnyTask&>
-  CallbackId add_done_callback(F&& fn) {
+  requires std::is_invocable_v < std::decay_t<F>
+  &, AnyTask& > CallbackId add_done_callback(F&& fn) {
     return state().add_user_callback(new detail::UserCallback<AnyTask, std::decay_t<F>>(std::forward<F>(fn)));
   }
 
@@ -105,8 +106,8 @@ class Task : public Future<T>, public detail::TaskMethods<Task<T>> {
 
   /// add_done_callback with the typed handle: fn(Task<T>&).
   template <class F>
-    requires std::is_invocable_v<std::decay_t<F>&, Task<T>&>
-  CallbackId add_done_callback(F&& fn) {
+  requires std::is_invocable_v < std::decay_t<F>
+  &, Task<T>& > CallbackId add_done_callback(F&& fn) {
     return this->state().add_user_callback(new detail::UserCallback<Task<T>, std::decay_t<F>>(std::forward<F>(fn)));
   }
 
@@ -133,7 +134,7 @@ Task<T> create_task(EventLoop& loop, Coro<T>&& coro, TaskOptions options = {}) {
 /// create_task from a callable that returns a Coro: the callable is moved into the task and called
 /// there, so what it captures lives as long as the task.
 template <class F>
-  requires detail::CoroFactory<F>
+requires detail::CoroFactory<F>
 auto create_task(EventLoop& loop, F&& fn, TaskOptions options = {}) {
   using T = typename detail::coro_value<std::invoke_result_t<std::decay_t<F>&>>::type;
   auto* state = new detail::TaskWithCallable<T, std::decay_t<F>>(loop, std::forward<F>(fn), std::string(options.name));
@@ -144,8 +145,9 @@ auto create_task(EventLoop& loop, F&& fn, TaskOptions options = {}) {
 
 /// Python's asyncio.create_task(coro): on the running loop (RuntimeError if none runs).
 template <class A>
-  requires(detail::CoroFactory<A> || requires { typename detail::coro_value<std::remove_cvref_t<A>>::type; })
-auto create_task(A&& coro_or_callable, TaskOptions options = {}) {
+requires(detail::CoroFactory<A> || requires {
+  typename detail::coro_value<std::remove_cvref_t<A>>::type;
+}) auto create_task(A&& coro_or_callable, TaskOptions options = {}) {
   return create_task(get_running_loop(), std::forward<A>(coro_or_callable), options);
 }
 

@@ -139,7 +139,8 @@ template <class T, class F>
 class TaskWithCallable final : public TaskState<T> {
  public:
   template <class G>
-  TaskWithCallable(EventLoop& loop, G&& fn, std::string name) : TaskState<T>(loop, std::move(name)), fn_(std::forward<G>(fn)) {
+  TaskWithCallable(EventLoop& loop, G&& fn, std::string name)
+      : TaskState<T>(loop, std::move(name)), fn_(std::forward<G>(fn)) {
     this->adopt(std::invoke(fn_));
   }
 

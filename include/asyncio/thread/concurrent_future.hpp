@@ -82,7 +82,8 @@ class ConcurrentFuture {
   template <class Rep, class Period>
   T result(std::chrono::duration<Rep, Period> timeout) {
     std::unique_lock lock(state().mutex);
-    if (!state().changed.wait_for(lock, timeout, [&] { return settled(); })) throw TimeoutError("ConcurrentFuture::result timed out");
+    if (!state().changed.wait_for(lock, timeout, [&] { return settled(); }))
+      throw TimeoutError("ConcurrentFuture::result timed out");
     return take(lock);
   }
 
@@ -92,9 +93,15 @@ class ConcurrentFuture {
     state().changed.wait(lock, [&] { return settled(); });
   }
 
-  [[nodiscard]] bool done() const { return with_lock([&] { return settled(); }); }
-  [[nodiscard]] bool cancelled() const { return with_lock([&] { return s_->status == Status::cancelled; }); }
-  [[nodiscard]] bool running() const { return with_lock([&] { return s_->status == Status::running; }); }
+  [[nodiscard]] bool done() const {
+    return with_lock([&] { return settled(); });
+  }
+  [[nodiscard]] bool cancelled() const {
+    return with_lock([&] { return s_->status == Status::cancelled; });
+  }
+  [[nodiscard]] bool running() const {
+    return with_lock([&] { return s_->status == Status::running; });
+  }
 
   /// Blocks until done; the exception, or null for a result. CancelledError if cancelled.
   std::exception_ptr exception() {
@@ -120,7 +127,8 @@ class ConcurrentFuture {
       hook();
       return true;
     }
-    return s_->settle(Status::cancelled, [] {}, s_);
+    return s_->settle(
+        Status::cancelled, [] {}, s_);
   }
 
   /// fn(ConcurrentFuture&) runs once done: in the thread that completes the future (the loop's),

@@ -33,7 +33,8 @@ ConcurrentFuture<T> run_coroutine_threadsafe(Coro<T> coro, EventLoop& loop) {
       task = create_task(loop, std::move(coro));
     } catch (...) {
       auto error = std::current_exception();
-      state->settle(Status::finished, [&] { state->error = error; }, state);
+      state->settle(
+          Status::finished, [&] { state->error = error; }, state);
       return;
     }
     // `slot` is read and written on the loop thread only (the posted cancel and the done-callback);
@@ -43,13 +44,17 @@ ConcurrentFuture<T> run_coroutine_threadsafe(Coro<T> coro, EventLoop& loop) {
     task.add_done_callback([state, slot](Task<T>& t) {
       std::exchange(*slot, nullptr)->release();
       if (t.cancelled()) {
-        state->settle(Status::cancelled, [] {}, state);
+        state->settle(
+            Status::cancelled, [] {}, state);
       } else if (auto e = t.exception()) {
-        state->settle(Status::finished, [&] { state->error = e; }, state);
+        state->settle(
+            Status::finished, [&] { state->error = e; }, state);
       } else if constexpr (std::is_void_v<T>) {
-        state->settle(Status::finished, [] {}, state);
+        state->settle(
+            Status::finished, [] {}, state);
       } else {
-        state->settle(Status::finished, [&] { state->value.emplace(std::move(t.result())); }, state);
+        state->settle(
+            Status::finished, [&] { state->value.emplace(std::move(t.result())); }, state);
       }
     });
     // "running" and the cancel hook appear together, so a cancel() either finds the future pending

@@ -63,7 +63,8 @@ auto EventLoop::run_in_executor(Executor* executor, F&& fn, Args&&... args) {
   detail::FutureBase* state = future.state_ptr();
   state->retain();  // given back on the loop thread by the result callback
   detail::LoopAccess::hold_autojump(*this);
-  auto job = [loop = this, state, fn = std::forward<F>(fn), args = std::make_tuple(std::forward<Args>(args)...)]() mutable {
+  auto job = [loop = this, state, fn = std::forward<F>(fn),
+              args = std::make_tuple(std::forward<Args>(args)...)]() mutable {
     detail::JobOutcome<R> outcome;
     try {
       if constexpr (std::is_void_v<R>) {

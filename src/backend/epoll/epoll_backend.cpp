@@ -15,9 +15,7 @@
 namespace asyncio::detail {
 
 namespace {
-[[noreturn]] void throw_errno(const char* what) {
-  throw std::system_error(errno, std::generic_category(), what);
-}
+[[noreturn]] void throw_errno(const char* what) { throw std::system_error(errno, std::generic_category(), what); }
 }  // namespace
 
 EpollBackend::EpollBackend() {
