@@ -132,19 +132,6 @@ void EventLoop::set_slow_callback_duration(double seconds) {
   slow_callback_seconds_ = seconds;
 }
 
-TimerHandle EventLoop::schedule_timer(std::int64_t when, detail::Callback&& cb) {
-  check_loop_thread("call_later");
-  auto* node = new detail::CallbackNode(this, std::move(cb), true);
-  node->when = when;
-  try {
-    timers_.push(*node, when);  // the heap's reference; the one from `new` becomes the handle's
-  } catch (...) {
-    delete node;
-    throw;
-  }
-  return TimerHandle(node);
-}
-
 void EventLoop::cancel_timer(detail::CallbackNode& node) noexcept { timers_.cancel(node); }
 
 bool EventLoop::try_post(detail::CallbackNode* node) {
@@ -217,18 +204,19 @@ void EventLoop::run_iteration() {
     }
   }
 
-  // 2. Poll; collect what other threads sent.
+  // 2. Poll (a poll that would not wait is skipped when nothing could be reported); collect what
+  //    other threads sent.
   if (timeout != 0) {
     polling_.store(true, std::memory_order_seq_cst);
     if (inbox_nonempty_.load(std::memory_order_seq_cst)) timeout = 0;
   }
-  backend_->poll(Duration(timeout));
+  if (timeout != 0 || backend_->has_sources()) backend_->poll(Duration(timeout));
   if (polling_.load(std::memory_order_relaxed)) polling_.store(false, std::memory_order_relaxed);
   if (wake_sent_.load(std::memory_order_relaxed)) wake_sent_.store(false, std::memory_order_release);
   drain_inbox();
 
   // 3. Due timers join the ready queue.
-  timers_.pop_due(now_ns());
+  if (!timers_.empty()) timers_.pop_due(now_ns());
 
   // 4. Run what is ready now, and only that.
   run_ready(ready_.size());

@@ -13,11 +13,9 @@ void callback_node_due(TimerNode* n) {
 }
 void callback_node_retain(TimerNode* n) noexcept { retain(static_cast<CallbackNode*>(n)); }
 void callback_node_release(TimerNode* n) noexcept { release(static_cast<CallbackNode*>(n)); }
-constexpr TimerOps callback_timer_ops{&callback_node_due, &callback_node_retain, &callback_node_release};
 }  // namespace
 
-CallbackNode::CallbackNode(EventLoop* l, Callback&& cb, bool timer) noexcept
-    : TimerNode(&callback_timer_ops), loop(l), callback(std::move(cb)), is_timer(timer) {}
+const TimerOps callback_timer_ops{&callback_node_due, &callback_node_retain, &callback_node_release};
 }  // namespace detail
 
 void Handle::cancel() noexcept {

@@ -23,6 +23,12 @@ class Backend {
   /// Makes a poll() that is running, or the next one, return soon. Any thread may call it.
   virtual void wake() noexcept = 0;
 
+  /// Whether a poll that does not wait could report anything. The loop skips such polls when this
+  /// is false: a syscall per iteration is most of the cost of a task switch. Cross-thread wake-ups
+  /// do not count: they reach the loop through its inbox, and the eventfd is written only while
+  /// the loop waits in poll().
+  [[nodiscard]] virtual bool has_sources() const noexcept = 0;
+
   /// A name for debug reports ("epoll").
   [[nodiscard]] virtual const char* name() const noexcept = 0;
 };

@@ -77,14 +77,16 @@ struct LoopAnchor {
   }
 };
 
+/// fn itself, or a closure that calls fn(args...) with copies of the arguments (Python's
+/// call_soon(cb, *args)). Returned by value so the node builds its Callback from it in place.
 template <class F, class... Args>
-Callback bind_callback(F&& fn, Args&&... args) {
+decltype(auto) bind_callback(F&& fn, Args&&... args) {
   if constexpr (sizeof...(Args) == 0) {
-    return Callback(std::forward<F>(fn));
+    return std::forward<F>(fn);
   } else {
-    return Callback([fn = std::forward<F>(fn), tup = std::make_tuple(std::forward<Args>(args)...)]() mutable {
+    return [fn = std::forward<F>(fn), tup = std::make_tuple(std::forward<Args>(args)...)]() mutable {
       std::apply(fn, tup);
-    });
+    };
   }
 }
 }  // namespace detail
@@ -280,7 +282,19 @@ class EventLoop {
     return node;
   }
 
-  TimerHandle schedule_timer(std::int64_t when, detail::Callback&& cb);
+  template <class F>
+  TimerHandle schedule_timer(std::int64_t when, F&& fn) {
+    check_loop_thread("call_later");
+    auto* node = new detail::CallbackNode(this, std::forward<F>(fn), true);
+    node->when = when;
+    try {
+      timers_.push(*node, when);  // the heap's reference; the one from `new` becomes the handle's
+    } catch (...) {
+      delete node;
+      throw;
+    }
+    return TimerHandle(node);
+  }
   bool try_post(detail::CallbackNode* node);
   void drain_inbox();
   void cancel_timer(detail::CallbackNode& node) noexcept;

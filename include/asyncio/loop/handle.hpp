@@ -18,9 +18,14 @@ class EventLoop;
 
 namespace detail {
 
+extern const TimerOps callback_timer_ops;
+
 /// A user callback on its way through the loop: in the ready queue, in the timer heap, or both.
 struct CallbackNode final : TimerNode, PoolAllocated {
-  CallbackNode(EventLoop* l, Callback&& cb, bool timer) noexcept;
+  /// Builds the callable in place (one move of the user's closure, not two).
+  template <class F>
+  CallbackNode(EventLoop* l, F&& fn, bool timer)
+      : TimerNode(&callback_timer_ops), loop(l), callback(std::forward<F>(fn)), is_timer(timer) {}
 
   EventLoop* loop;
   Callback callback;

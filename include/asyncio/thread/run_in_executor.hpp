@@ -88,7 +88,7 @@ auto EventLoop::run_in_executor(Executor* executor, F&& fn, Args&&... args) {
         f.set_result(std::move(*outcome.value));
       }
     };
-    auto* node = new detail::CallbackNode(loop, detail::Callback(std::move(deliver)), false);
+    auto* node = new detail::CallbackNode(loop, std::move(deliver), false);
     if (!detail::LoopAccess::try_post(*loop, node)) {
       // The loop closed under a custom executor: releasing the state here would race with the loop
       // thread, so the node (and one reference) is left behind on purpose.

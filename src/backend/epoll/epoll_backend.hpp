@@ -15,6 +15,8 @@ class EpollBackend final : public Backend {
   void poll(Duration timeout) override;
   void wake() noexcept override;
   [[nodiscard]] const char* name() const noexcept override { return "epoll"; }
+  /// Only the wake-up eventfd is registered so far: nothing for a non-waiting poll to find.
+  [[nodiscard]] bool has_sources() const noexcept override { return false; }
 
  private:
   void drain_wakeups() noexcept;
