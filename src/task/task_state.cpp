@@ -44,15 +44,15 @@ TaskBase::~TaskBase() {
   destroy_root();
 }
 
-void TaskBase::set_root(std::coroutine_handle<> root, const CoroOrigin& origin) noexcept {
+void TaskBase::set_root(std::coroutine_handle<> root, CoroPromiseBase* promise) noexcept {
   root_ = root;
-  coro_function_ = origin.function;
-  task_line_ = origin.line;
+  root_promise_ = promise;
 }
 
 void TaskBase::destroy_root() noexcept {
   if (root_) {
     std::coroutine_handle<> r = std::exchange(root_, nullptr);
+    root_promise_ = nullptr;
     current = nullptr;
     r.destroy();
   }
@@ -60,7 +60,7 @@ void TaskBase::destroy_root() noexcept {
 
 void TaskBase::timer_due(TimerNode* node) {
   TaskBase* t = from_timer(node);
-  t->waiting_ = TaskWait::step;
+  t->set_wait(TaskWait::step);
   LoopAccess::schedule(t->live_loop(), &task_step_ops, t);
 }
 void TaskBase::timer_retain(TimerNode* node) noexcept { from_timer(node)->retain(); }
@@ -72,16 +72,17 @@ std::string TaskBase::name() const {
 }
 
 int TaskBase::uncancel() noexcept {
-  if (num_cancels_requested_ > 0) {
-    --num_cancels_requested_;
-    if (num_cancels_requested_ == 0) must_cancel_ = false;
+  if (task_cancels_ > 0) {
+    --task_cancels_;
+    if (task_cancels_ == 0) must_cancel_ = false;
   }
-  return num_cancels_requested_;
+  return task_cancels_;
 }
 
 std::string TaskBase::repr() const {
+  const unsigned line = root_promise_ ? root_promise_->origin().line : 0;
   std::string text = "<Task " + status_repr() + " name='" + name() + "' coro=<" + coro_name() + "() line " +
-                     std::to_string(task_line_) + ">";
+                     std::to_string(line) + ">";
   if (status_ == FutureStatus::finished && exception_) text += " exception=" + describe_exception(exception_);
   return text + ">";
 }
@@ -94,7 +95,7 @@ void TaskBase::start(bool eager) {
     return;
   }
   LoopAccess::schedule(live_loop(), &task_step_ops, this);
-  waiting_ = TaskWait::step;
+  set_wait(TaskWait::step);
   LoopAccess::adopt(live_loop(), *this, &TaskBase::abandon_resident);
   retain();
 }
@@ -105,7 +106,7 @@ void TaskBase::set_waiter(FutureBase* f) noexcept {
   fut_waiter_ = f;
 }
 
-bool TaskBase::park_on(FutureBase& f) {
+bool TaskBase::park_on(FutureBase& f, std::coroutine_handle<> frame) {
   if (&f == this) {
     pending = std::make_exception_ptr(RuntimeError("Task cannot await on itself: " + repr()));
     return false;
@@ -117,33 +118,36 @@ bool TaskBase::park_on(FutureBase& f) {
   }
   f.add_callback(DoneCallback{&task_step_ops, this});
   set_waiter(&f);
-  waiting_ = TaskWait::future;
+  set_wait(TaskWait::future);
+  park(frame);
   return true;
 }
 
-void TaskBase::park_until(std::int64_t when) {
+void TaskBase::park_until(std::int64_t when, std::coroutine_handle<> frame) {
   LoopAccess::arm_timer(live_loop(), sleep_timer(), when);
-  waiting_ = TaskWait::timer;
+  set_wait(TaskWait::timer);
+  park(frame);
 }
 
-void TaskBase::park_yield() {
+void TaskBase::park_yield(std::coroutine_handle<> frame) {
   LoopAccess::schedule(live_loop(), &task_step_ops, this);
-  waiting_ = TaskWait::step;
+  set_wait(TaskWait::step);
+  park(frame);
 }
 
 bool TaskBase::cancel(std::string message) {
   log_traceback_ = false;
   if (status_ != FutureStatus::pending) return false;
-  ++num_cancels_requested_;
-  if (waiting_ == TaskWait::future && fut_waiter_->cancel(message)) {
+  ++task_cancels_;
+  if (waiting() == TaskWait::future && fut_waiter_->cancel(message)) {
     // The future's wake-up steps the task, and its result() raises CancelledError(message) at the
     // task's co_await. fut_waiter_ stays: it may be a task that ignores the cancellation.
     return true;
   }
-  if (waiting_ == TaskWait::timer) {
+  if (waiting() == TaskWait::timer) {
     LoopAccess::disarm_timer(live_loop(), sleep_timer());
     LoopAccess::schedule(live_loop(), &task_step_ops, this);
-    waiting_ = TaskWait::step;
+    set_wait(TaskWait::step);
   }
   must_cancel_ = true;
   extras().cancel_message = std::move(message);
@@ -157,11 +161,10 @@ void TaskBase::step() noexcept {
     must_cancel_ = false;
   }
   set_waiter(nullptr);
-  waiting_ = TaskWait::none;
+  set_wait(TaskWait::none);
   retain();  // settling drops the loop's reference; keep this alive to the end of the step
   TaskBase* previous = LoopAccess::swap_current_task(live_loop(), this);
-  if (!started_) {
-    started_ = true;
+  if (!root_promise_->started()) {
     if (pending) {  // cancelled before its first step: the body never runs
       std::exception_ptr error = std::exchange(pending, nullptr);
       destroy_root();
@@ -177,19 +180,18 @@ void TaskBase::step() noexcept {
     complete_from_root();
   } else if (must_cancel_) {
     // Cancelled during this step, now parked: cancel what it waits for, as asyncio's __step does.
-    if (waiting_ == TaskWait::future) {
+    if (waiting() == TaskWait::future) {
       if (fut_waiter_->cancel(cancel_message())) must_cancel_ = false;
-    } else if (waiting_ == TaskWait::timer) {
+    } else if (waiting() == TaskWait::timer) {
       LoopAccess::disarm_timer(live_loop(), sleep_timer());
       LoopAccess::schedule(live_loop(), &task_step_ops, this);
-      waiting_ = TaskWait::step;
+      set_wait(TaskWait::step);
     }
   }
   release();
 }
 
 void TaskBase::settle(std::exception_ptr error) noexcept {
-  destroy_root();
   try {
     if (!error) {
       if (must_cancel_) {  // cancelled right before the coroutine returned: it still ends cancelled
@@ -222,7 +224,7 @@ void TaskBase::abandon() noexcept {
   live_loop().call_exception_handler(context);
   if (fut_waiter_) fut_waiter_->remove_waiter(&task_step_ops, this);
   set_waiter(nullptr);  // (the loop already dropped its queues and timers)
-  waiting_ = TaskWait::none;
+  set_wait(TaskWait::none);
   destroy_root();  // unwinds the frames: their locals are destroyed
   drop_callbacks();
   release();  // the loop's reference

@@ -23,9 +23,9 @@
 #include <coroutine>
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <type_traits>
 #include <utility>
-#include <variant>
 
 #include "asyncio/coro/driver.hpp"
 #include "asyncio/detail/frame_pool.hpp"
@@ -97,9 +97,12 @@ class CoroPromiseBase {
       CoroPromiseBase& p = self.promise();
       if (p.driver_) {
         p.driver_->current = p.continuation_;
-        return std::noop_coroutine();
+        return std::noop_coroutine();  // back to whoever resumed this frame: the awaiter or the driver
       }
-      return p.continuation_ ? p.continuation_ : std::noop_coroutine();
+      // Outside a task: an awaiter that resumed this frame directly is still waiting for it to
+      // return; otherwise this frame was woken by a callback, and hands over to its awaiter.
+      if (p.resumed_inline_ || !p.continuation_) return std::noop_coroutine();
+      return p.continuation_;
     }
     void await_resume() const noexcept {}
   };
@@ -119,33 +122,56 @@ class CoroPromiseBase {
 
   Driver* driver_ = nullptr;              // the Task running this chain; null outside a Task
   std::coroutine_handle<> continuation_;  // the frame awaiting this one; null for a Task's root
-  const char* function_;                  // the origin, unpacked: line_ and started_ share a word
+  const char* function_;                  // the origin, unpacked: line_ and the flags share a word
   std::uint32_t line_;
   bool started_ = false;
+  bool resumed_inline_ = false;  // outside a task: the awaiter is resuming this frame directly
+  // CoroPromise<T>: what its result slot holds (here, in what would be padding).
+  static constexpr std::uint8_t kEmpty = 0, kValue = 1, kError = 2;
+  std::uint8_t result_state_ = kEmpty;
 };
 
 template <class T>
 class CoroPromise final : public CoroPromiseBase {
  public:
   explicit CoroPromise(CoroOrigin origin = CoroOrigin()) noexcept : CoroPromiseBase(origin) {}
+  CoroPromise(const CoroPromise&) = delete;
+  CoroPromise& operator=(const CoroPromise&) = delete;
+  ~CoroPromise() {
+    if (result_state_ == kValue) {
+      value_.~T();
+    } else if (result_state_ == kError) {
+      error_.~exception_ptr();
+    }
+  }
   Coro<T> get_return_object() noexcept;
 
   template <class U>
   requires std::convertible_to<U, T>
-  void return_value(U&& value) { result_.template emplace<1>(std::forward<U>(value)); }
-  void unhandled_exception() noexcept { result_.template emplace<2>(std::current_exception()); }
+  void return_value(U&& value) {
+    ::new (static_cast<void*>(std::addressof(value_))) T(std::forward<U>(value));
+    result_state_ = kValue;
+  }
+  void unhandled_exception() noexcept {
+    ::new (static_cast<void*>(std::addressof(error_))) std::exception_ptr(std::current_exception());
+    result_state_ = kError;
+  }
 
   /// The result, moved out, or the exception, rethrown.
   T take_result() {
-    if (result_.index() == 2) std::rethrow_exception(std::get<2>(result_));
-    return std::move(std::get<1>(result_));
+    if (result_state_ == kError) [[unlikely]]
+      std::rethrow_exception(error_);
+    return std::move(value_);
   }
-  [[nodiscard]] std::exception_ptr exception() const noexcept {
-    return result_.index() == 2 ? std::get<2>(result_) : nullptr;
-  }
+  [[nodiscard]] std::exception_ptr exception() const noexcept { return result_state_ == kError ? error_ : nullptr; }
 
  private:
-  std::variant<std::monostate, T, std::exception_ptr> result_;
+  // A union and the state byte in the base's padding: a std::variant costs index checks and a
+  // destroy-before-emplace on every co_return.
+  union {
+    T value_;
+    std::exception_ptr error_;
+  };
 };
 
 template <>
@@ -156,7 +182,8 @@ class CoroPromise<void> final : public CoroPromiseBase {
   void return_void() noexcept {}
   void unhandled_exception() noexcept { error_ = std::current_exception(); }
   void take_result() {
-    if (error_) std::rethrow_exception(error_);
+    if (error_) [[unlikely]]
+      std::rethrow_exception(error_);
   }
   [[nodiscard]] std::exception_ptr exception() const noexcept { return error_; }
 
@@ -179,18 +206,34 @@ class CoroAwaiter {
     return false;
   }
 
+  /// Starts the child. It is resumed right here (bounded by the driver's inline budget), so a
+  /// child that finishes without waiting returns its result without suspending the awaiting frame.
   template <class P>
-  std::coroutine_handle<> await_suspend(std::coroutine_handle<P> awaiting) const noexcept {
+  bool await_suspend(std::coroutine_handle<P> awaiting) const noexcept {
     CoroPromise<T>& child = h_.promise();
     child.continuation_ = awaiting;
-    if constexpr (std::is_base_of_v<CoroPromiseBase, P>) {
-      if (Driver* d = awaiting.promise().driver_) {
-        child.driver_ = d;
+    Driver* d = nullptr;
+    if constexpr (std::is_base_of_v<CoroPromiseBase, P>) d = awaiting.promise().driver_;
+    if (d != nullptr) {
+      child.driver_ = d;
+      if (d->inline_budget == 0) {  // deep: the driver's loop starts the child
         d->current = h_;
-        return std::noop_coroutine();
+        return true;
       }
+      // The child's handle is not published: whatever parks sets `current` to the parking frame,
+      // which keeps the handle local (clang can then elide a visible child's frame).
+      --d->inline_budget;
+      h_.resume();
+      ++d->inline_budget;
+      return !h_.done();  // done: the child's final suspend already made this frame current again
     }
-    return h_;
+    // Not in a task (awaited from another library's coroutine, or a chain under one): run the child
+    // here; if it waits, its final suspend resumes this frame later.
+    child.resumed_inline_ = true;
+    h_.resume();
+    if (h_.done()) return false;
+    child.resumed_inline_ = false;
+    return true;
   }
 
   T await_resume() const { return h_.promise().take_result(); }

@@ -433,19 +433,11 @@ class [[nodiscard]] Generator {
     for (;;) {
       detail::GeneratorPromiseBase<Y, S>* leaf = root.leaf_;
       leaf->handle_.resume();
-      if (root.value_) {
-        root.running_ = false;
-        detail::GeneratorPromiseBase<Y, S>* closed = leaf;
-        if (root.closing_)
-          while (!closed->in_close_) closed = closed->parent_;
-        if (root.closing_ && closed != &root) {
-          // A delegate ignored GeneratorExit: PEP 380 raises RuntimeError in its delegator.
-          root.value_ = nullptr;
-          root.running_ = true;
-          root.leaf_ = closed->parent_;
-          root.thrown_ = std::make_exception_ptr(RuntimeError("generator ignored GeneratorExit"));
-          continue;
+      if (root.value_) [[likely]] {
+        if (root.closing_) [[unlikely]] {
+          if (blame_ignored_close(leaf)) continue;
         }
+        root.running_ = false;
         return true;
       }
       if (root.finished_) {
@@ -454,6 +446,21 @@ class [[nodiscard]] Generator {
         return false;
       }
     }
+  }
+
+  // A frame yielded during close(). If the nearest frame that was on the chain when close() began
+  // is a delegate, PEP 380 raises RuntimeError in its delegator: arrange that and return true (the
+  // loop goes on). If it is the root, return false: close() reports it. Out of line: the hot loop
+  // above stays small enough to inline.
+  [[gnu::cold, gnu::noinline]] bool blame_ignored_close(detail::GeneratorPromiseBase<Y, S>* leaf) {
+    auto& root = handle_.promise();
+    detail::GeneratorPromiseBase<Y, S>* closed = leaf;
+    while (!closed->in_close_) closed = closed->parent_;
+    if (closed == &root) return false;
+    root.value_ = nullptr;
+    root.leaf_ = closed->parent_;
+    root.thrown_ = std::make_exception_ptr(RuntimeError("generator ignored GeneratorExit"));
+    return true;
   }
 
   std::coroutine_handle<promise_type> handle_;

@@ -47,9 +47,11 @@ struct FreeBlock {
 struct FramePoolLists {
   FreeBlock* head[kFrameClasses];
   std::uint32_t count[kFrameClasses];
-  bool reaper_registered;
-  bool reaped;  // the thread is exiting: stop pooling, free directly
+  // 0: no reaper registered yet; 1: pooling; 2: the thread is exiting (free directly). One byte, so
+  // the hot free path makes one check besides the cap.
+  std::uint8_t state;
 };
+inline constexpr std::uint8_t kPoolUnregistered = 0, kPoolActive = 1, kPoolReaped = 2;
 
 inline thread_local FramePoolLists tls_frame_pool{};
 
@@ -64,14 +66,14 @@ struct FramePoolReaper {
       }
       lists.count[c] = 0;
     }
-    lists.reaped = true;
+    lists.state = kPoolReaped;
   }
 };
 
 inline void register_frame_pool_reaper() noexcept {
   static thread_local FramePoolReaper reaper;
   (void)&reaper;
-  tls_frame_pool.reaper_registered = true;
+  tls_frame_pool.state = kPoolActive;
 }
 
 inline constexpr std::size_t size_class(std::size_t size) noexcept {
@@ -101,8 +103,14 @@ inline void frame_deallocate(void* p, [[maybe_unused]] std::size_t size) noexcep
   if (size <= kFrameMaxPooled) {
     const std::size_t c = size_class(size);
     FramePoolLists& lists = tls_frame_pool;
-    if (lists.count[c] < kFrameListCap && !lists.reaped) {
-      if (!lists.reaper_registered) register_frame_pool_reaper();
+    if (lists.state != kPoolActive) [[unlikely]] {
+      if (lists.state == kPoolReaped) {
+        ::operator delete(p);
+        return;
+      }
+      register_frame_pool_reaper();
+    }
+    if (lists.count[c] < kFrameListCap) {
       auto* b = static_cast<FreeBlock*>(p);
       b->next = lists.head[c];
       lists.head[c] = b;

@@ -50,9 +50,9 @@ class SleepAwaiter {
         driver_ = d;
         auto* task = static_cast<TaskBase*>(d);
         if (delay_ns_ <= 0) {
-          task->park_yield();
+          task->park_yield(awaiting);
         } else {
-          task->park_until(add_saturating(LoopAccess::now_ns(task->loop()), delay_ns_));
+          task->park_until(add_saturating(LoopAccess::now_ns(task->loop()), delay_ns_), awaiting);
         }
         return;
       }

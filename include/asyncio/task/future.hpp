@@ -50,7 +50,7 @@ bool park_on_future(FutureBase& f, std::coroutine_handle<P> awaiting, Driver*& d
   if constexpr (std::is_base_of_v<CoroPromiseBase, P>) {
     if (Driver* d = awaiting.promise().driver()) {
       driver = d;
-      return static_cast<TaskBase*>(d)->park_on(f);
+      return static_cast<TaskBase*>(d)->park_on(f, awaiting);
     }
   }
   f.add_callback(DoneCallback{&resume_handle_ops, awaiting.address()});

@@ -130,11 +130,12 @@ class FutureBase : public PoolAllocated {
   std::unique_ptr<Extras> extras_;
   std::uint32_t refs_ = 1;
   FutureStatus status_ = FutureStatus::pending;
-  bool log_traceback_ = false;  // an exception is set and nobody retrieved it yet
-  bool is_task_ = false;
-  // Task flags live here, in what would be padding.
-  bool must_cancel_ = false;
-  std::uint32_t task_line_ = 0;
+  bool log_traceback_ : 1 = false;  // an exception is set and nobody retrieved it yet
+  bool is_task_ : 1 = false;
+  // Task state lives here, in what would be padding: every byte of an idle task counts.
+  bool must_cancel_ : 1 = false;
+  std::uint8_t task_wait_ = 0;     // TaskWait
+  std::int32_t task_cancels_ = 0;  // cancel() requests not withdrawn by uncancel()
   std::uint32_t task_id_ = 0;
 };
 

@@ -4,15 +4,16 @@
 /// Invariants (as asyncio's tasks.py states them, adapted):
 ///  - A pending task is owned by its loop (a Resident) and is in exactly one of these states:
 ///      running its step (the loop's current task), waiting for a step already on the ready queue
-///      (waiting_ == step), parked on a future (waiting_ == future, fut_waiter_ set and holding a
-///      wake-up entry there), or parked on its own sleep timer (waiting_ == timer).
+///      (waiting() == step), parked on a future (waiting() == future, fut_waiter_ set and holding a
+///      wake-up entry there), or parked on its own sleep timer (waiting() == timer). Parking sets
+///      Driver::parked, which ends the step's run.
 ///  - Only step() resumes the chain, through the Driver trampoline; a wake-up is always a step on
 ///    the ready queue, never a resumption inside another callback.
 ///  - cancel() never resumes anything: it cancels what the task waits for (whose wake-up then steps
 ///    the task) or sets must_cancel_, which the next step turns into a CancelledError thrown at the
 ///    task's co_await. A task cancelled before its first step never runs its body.
-///  - When the chain ends the task settles exactly once (result, exception, or cancelled), its frames
-///    are destroyed, and the loop drops its reference.
+///  - When the chain ends the task settles exactly once (result, exception, or cancelled) and the
+///    loop drops its reference; the finished root frame stays until the task itself goes.
 
 #include <coroutine>
 #include <cstdint>
@@ -53,28 +54,31 @@ class TaskBase : public FutureBase, public Driver, public Resident, private Time
   // --- parking, called by awaiters from inside the task's step ---
   /// Waits for `f`: returns false (without parking) if the task may not wait on it; the reason is
   /// then pending and the awaiter raises it.
-  bool park_on(FutureBase& f);
+  bool park_on(FutureBase& f, std::coroutine_handle<> frame);
   /// Waits for the loop's clock to reach `when` (ns).
-  void park_until(std::int64_t when);
+  void park_until(std::int64_t when, std::coroutine_handle<> frame);
   /// Lets the loop run everything else that is ready, then continues (sleep(0)).
-  void park_yield();
+  void park_yield(std::coroutine_handle<> frame);
 
   [[nodiscard]] std::string name() const;
   void set_name(std::string name) { extras().name = std::move(name); }
-  [[nodiscard]] int cancelling() const noexcept { return num_cancels_requested_; }
+  [[nodiscard]] int cancelling() const noexcept { return task_cancels_; }
   int uncancel() noexcept;
-  [[nodiscard]] const char* coro_name() const noexcept { return coro_function_ ? coro_function_ : ""; }
-  [[nodiscard]] TaskWait waiting() const noexcept { return waiting_; }
+  /// The name of the coroutine function (read from the root frame, kept until the task goes).
+  [[nodiscard]] const char* coro_name() const noexcept { return root_promise_ ? root_promise_->origin().function : ""; }
+  [[nodiscard]] TaskWait waiting() const noexcept { return static_cast<TaskWait>(task_wait_); }
 
  protected:
-  /// Adopts the chain's outermost frame; the task owns and destroys it.
-  void set_root(std::coroutine_handle<> root, const CoroOrigin& origin) noexcept;
+  /// Adopts the chain's outermost frame; the task owns it and destroys it when the task goes (the
+  /// finished frame is small, and it names the task in reports).
+  void set_root(std::coroutine_handle<> root, CoroPromiseBase* promise) noexcept;
   /// The root frame ended: store its result (typed) and settle. Implemented by TaskState<T>.
   virtual void complete_from_root() noexcept = 0;
   /// Settles the task after the root ended: `error` null means the value was stored.
   void settle(std::exception_ptr error) noexcept;
   void destroy_root() noexcept;
   std::coroutine_handle<> root_;
+  CoroPromiseBase* root_promise_ = nullptr;  // the same frame's promise: origin, started
 
  private:
   static void timer_due(TimerNode* node);
@@ -87,10 +91,7 @@ class TaskBase : public FutureBase, public Driver, public Resident, private Time
   void set_waiter(FutureBase* f) noexcept;
 
   FutureBase* fut_waiter_ = nullptr;  // retained while parked on it
-  const char* coro_function_ = nullptr;
-  int num_cancels_requested_ = 0;
-  TaskWait waiting_ = TaskWait::none;
-  bool started_ = false;
+  void set_wait(TaskWait w) noexcept { task_wait_ = static_cast<std::uint8_t>(w); }
 };
 
 /// A Task<T>'s state: the task machinery plus the value slot.
@@ -114,7 +115,7 @@ class TaskState : public ValueHolder<T, TaskBase> {
     }
     h.promise().driver_ = this;
     this->current = h;
-    this->set_root(h, h.promise().origin());
+    this->set_root(h, &h.promise());
   }
 
   void complete_from_root() noexcept override {
