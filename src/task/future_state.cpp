@@ -1,5 +1,7 @@
 #include "asyncio/task/future_state.hpp"
 
+#include "asyncio/task/task_state.hpp"
+
 #include <algorithm>
 
 #include "asyncio/detail/describe.hpp"
@@ -65,7 +67,7 @@ void FutureBase::check_settable(const char* what) const {
 }
 
 void FutureBase::check_can_schedule() const {
-  if (first_.ops == nullptr) return;  // no callback to schedule: a closed loop does not matter
+  if (waiters_head_ == 0) return;  // nothing to schedule: a closed loop does not matter
   const EventLoop* loop = anchor_->loop;
   if (loop == nullptr || loop->is_closed()) throw RuntimeError("Event loop is closed");
 }
@@ -133,35 +135,65 @@ std::string FutureBase::repr() const {
   return text + ">";
 }
 
-void FutureBase::add_callback(DoneCallback cb) {
+namespace {
+constexpr std::uintptr_t kKindMask = 3;
+
+std::uintptr_t tag(WaiterLink* w, WaiterKind kind) noexcept {
+  return reinterpret_cast<std::uintptr_t>(w) | static_cast<std::uintptr_t>(kind);
+}
+WaiterLink* link_of(std::uintptr_t t) noexcept { return reinterpret_cast<WaiterLink*>(t & ~kKindMask); }
+WaiterKind kind_of(std::uintptr_t t) noexcept { return static_cast<WaiterKind>(t & kKindMask); }
+
+// Frees a waiter that will not run (tasks are owned by their loop and are not freed here).
+void drop_waiter(WaiterLink* w, WaiterKind kind) noexcept {
+  if (kind == WaiterKind::user) {
+    auto* node = static_cast<UserCallbackNode*>(w);
+    node->destroy(node);
+  } else if (kind == WaiterKind::resume) {
+    delete static_cast<ResumeWaiter*>(w);
+  }
+}
+}  // namespace
+
+void FutureBase::add_waiter(WaiterLink& waiter, WaiterKind kind) {
   if (status_ != FutureStatus::pending) {
-    LoopAccess::schedule(loop(), cb.ops, cb.arg);
+    schedule_waiter(loop(), waiter, kind);
     return;
   }
-  if (first_.ops == nullptr && (!extras_ || extras_->more.empty())) {
-    first_ = cb;
+  waiter.next_ = 0;
+  if (waiters_tail_ != nullptr) {
+    waiters_tail_->next_ = tag(&waiter, kind);
   } else {
-    extras().more.push_back(cb);
+    waiters_head_ = tag(&waiter, kind);
   }
+  waiters_tail_ = &waiter;
+}
+
+bool FutureBase::remove_waiter(const WaiterLink& waiter) noexcept {
+  WaiterLink* prev = nullptr;
+  for (std::uintptr_t t = waiters_head_; t != 0;) {
+    WaiterLink* w = link_of(t);
+    if (w == &waiter) {
+      if (prev != nullptr) {
+        prev->next_ = w->next_;
+      } else {
+        waiters_head_ = w->next_;
+      }
+      if (waiters_tail_ == w) waiters_tail_ = prev;
+      w->next_ = 0;
+      return true;
+    }
+    prev = w;
+    t = w->next_;
+  }
+  return false;
 }
 
 std::uint64_t FutureBase::add_user_callback(UserCallbackNode* node) {
   const std::uint64_t id = ++next_callback_id;
   node->id = id;
   try {
-    if (status_ != FutureStatus::pending) {
-      retain();
-      node->future = this;
-      try {
-        LoopAccess::schedule(loop(), &user_callback_ops, node);
-      } catch (...) {
-        node->future = nullptr;
-        release();
-        throw;
-      }
-    } else {
-      add_callback(DoneCallback{&user_callback_ops, node});
-    }
+    add_waiter(*node, WaiterKind::user);
   } catch (...) {
     node->destroy(node);
     throw;
@@ -171,76 +203,83 @@ std::uint64_t FutureBase::add_user_callback(UserCallbackNode* node) {
 
 std::size_t FutureBase::remove_callback(std::uint64_t id) noexcept {
   std::size_t removed = 0;
-  auto matches = [id](const DoneCallback& cb) {
-    return cb.ops == &user_callback_ops && static_cast<UserCallbackNode*>(cb.arg)->id == id;
-  };
-  auto drop = [&](DoneCallback& cb) {
-    auto* node = static_cast<UserCallbackNode*>(cb.arg);
-    node->destroy(node);
-    ++removed;
-  };
-  if (extras_) {
-    auto& more = extras_->more;
-    auto it = std::remove_if(more.begin(), more.end(), [&](DoneCallback& cb) {
-      if (!matches(cb)) return false;
-      drop(cb);
-      return true;
-    });
-    more.erase(it, more.end());
-  }
-  if (matches(first_)) {
-    drop(first_);
-    first_ = {};
-  }
-  if (first_.ops == nullptr && extras_ && !extras_->more.empty()) {  // keep the order: the next moves up
-    first_ = extras_->more.front();
-    extras_->more.erase(extras_->more.begin());
+  WaiterLink* prev = nullptr;
+  for (std::uintptr_t t = waiters_head_; t != 0;) {
+    WaiterLink* w = link_of(t);
+    const std::uintptr_t next = w->next_;
+    if (kind_of(t) == WaiterKind::user && static_cast<UserCallbackNode*>(w)->id == id) {
+      if (prev != nullptr) {
+        prev->next_ = next;
+      } else {
+        waiters_head_ = next;
+      }
+      if (waiters_tail_ == w) waiters_tail_ = prev;
+      drop_waiter(w, WaiterKind::user);
+      ++removed;
+    } else {
+      prev = w;
+    }
+    t = next;
   }
   return removed;
 }
 
-void FutureBase::remove_waiter(const ReadyOps* ops, void* arg) noexcept {
-  if (first_.ops == ops && first_.arg == arg) {
-    first_ = {};
-  } else if (extras_) {
-    auto& more = extras_->more;
-    auto it =
-        std::find_if(more.begin(), more.end(), [&](const DoneCallback& cb) { return cb.ops == ops && cb.arg == arg; });
-    if (it != more.end()) more.erase(it);
-  }
-  if (first_.ops == nullptr && extras_ && !extras_->more.empty()) {
-    first_ = extras_->more.front();
-    extras_->more.erase(extras_->more.begin());
+void FutureBase::schedule_waiter(EventLoop& loop, WaiterLink& waiter, WaiterKind kind) {
+  switch (kind) {
+    case WaiterKind::task:
+      LoopAccess::schedule(loop, &task_step_ops, static_cast<TaskBase*>(&waiter));
+      return;
+    case WaiterKind::user: {
+      auto* node = static_cast<UserCallbackNode*>(&waiter);
+      retain();
+      node->future = this;
+      try {
+        LoopAccess::schedule(loop, &user_callback_ops, node);
+      } catch (...) {
+        node->future = nullptr;
+        release();
+        throw;
+      }
+      return;
+    }
+    case WaiterKind::resume:
+      LoopAccess::schedule(loop, &resume_handle_ops, static_cast<ResumeWaiter*>(&waiter));
+      return;
   }
 }
 
 void FutureBase::schedule_callbacks() {
-  std::vector<DoneCallback> more;
-  if (extras_) more.swap(extras_->more);
-  const DoneCallback first = std::exchange(first_, DoneCallback{});
-  auto schedule = [this](const DoneCallback& cb) {
-    if (cb.ops == &user_callback_ops) {
-      retain();
-      static_cast<UserCallbackNode*>(cb.arg)->future = this;
+  std::uintptr_t t = std::exchange(waiters_head_, 0);
+  waiters_tail_ = nullptr;
+  if (t == 0) return;
+  EventLoop& loop = live_loop();
+  try {
+    while (t != 0) {
+      WaiterLink* w = link_of(t);
+      const WaiterKind kind = kind_of(t);
+      t = std::exchange(w->next_, 0);
+      schedule_waiter(loop, *w, kind);
     }
-    LoopAccess::schedule(live_loop(), cb.ops, cb.arg);
-  };
-  if (first.ops != nullptr) schedule(first);
-  for (const DoneCallback& cb : more) schedule(cb);
+  } catch (...) {
+    // Only memory can fail here; what could not be queued is dropped, not leaked.
+    while (t != 0) {
+      WaiterLink* w = link_of(t);
+      const WaiterKind kind = kind_of(t);
+      t = std::exchange(w->next_, 0);
+      drop_waiter(w, kind);
+    }
+    throw;
+  }
 }
 
 void FutureBase::drop_callbacks() noexcept {
-  auto drop = [](DoneCallback& cb) {
-    if (cb.ops == &user_callback_ops) {
-      auto* node = static_cast<UserCallbackNode*>(cb.arg);
-      node->destroy(node);
-    }
-  };
-  if (first_.ops != nullptr) drop(first_);
-  first_ = {};
-  if (extras_) {
-    for (DoneCallback& cb : extras_->more) drop(cb);
-    extras_->more.clear();
+  std::uintptr_t t = std::exchange(waiters_head_, 0);
+  waiters_tail_ = nullptr;
+  while (t != 0) {
+    WaiterLink* w = link_of(t);
+    const WaiterKind kind = kind_of(t);
+    t = std::exchange(w->next_, 0);
+    drop_waiter(w, kind);
   }
 }
 

@@ -13,8 +13,13 @@ void run_task_step(void* arg) { static_cast<TaskBase*>(arg)->step(); }
 void discard_task_step(void*) noexcept {}  // the loop owns pending tasks; abandon() cleans up
 std::string describe_task(void* arg) { return static_cast<TaskBase*>(arg)->repr(); }
 
-void run_resume_handle(void* arg) { std::coroutine_handle<>::from_address(arg).resume(); }
-void discard_resume_handle(void*) noexcept {}
+void run_resume_handle(void* arg) {
+  auto* waiter = static_cast<ResumeWaiter*>(arg);
+  const std::coroutine_handle<> h = waiter->handle;
+  delete waiter;
+  h.resume();
+}
+void discard_resume_handle(void* arg) noexcept { delete static_cast<ResumeWaiter*>(arg); }
 std::string describe_resume_handle(void*) { return "<resume a coroutine>"; }
 
 std::string cancelled_message(const std::exception_ptr& e) {
@@ -38,21 +43,19 @@ TaskBase::TaskBase(EventLoop& loop, std::string name) : FutureBase(&loop), Timer
   if (!name.empty()) extras().name = std::move(name);
 }
 
-TaskBase::~TaskBase() {
+TaskBase::~TaskBase() { destroy_root(); }
+
+void TaskBase::release_root() noexcept {
   if (log_traceback_) report_unretrieved("Task exception was never retrieved");
   log_traceback_ = false;
   destroy_root();
 }
 
-void TaskBase::set_root(std::coroutine_handle<> root, CoroPromiseBase* promise) noexcept {
-  root_ = root;
-  root_promise_ = promise;
-}
+void TaskBase::set_root(std::coroutine_handle<> root) noexcept { root_ = root; }
 
 void TaskBase::destroy_root() noexcept {
   if (root_) {
     std::coroutine_handle<> r = std::exchange(root_, nullptr);
-    root_promise_ = nullptr;
     current = nullptr;
     r.destroy();
   }
@@ -80,7 +83,8 @@ int TaskBase::uncancel() noexcept {
 }
 
 std::string TaskBase::repr() const {
-  const unsigned line = root_promise_ ? root_promise_->origin().line : 0;
+  const CoroPromiseBase* root = root_promise();
+  const unsigned line = root ? root->origin().line : 0;
   std::string text = "<Task " + status_repr() + " name='" + name() + "' coro=<" + coro_name() + "() line " +
                      std::to_string(line) + ">";
   if (status_ == FutureStatus::finished && exception_) text += " exception=" + describe_exception(exception_);
@@ -116,7 +120,7 @@ bool TaskBase::park_on(FutureBase& f, std::coroutine_handle<> frame) {
         RuntimeError("Task " + repr() + " got Future " + f.repr() + " attached to a different loop"));
     return false;
   }
-  f.add_callback(DoneCallback{&task_step_ops, this});
+  f.add_waiter(*this, WaiterKind::task);
   set_waiter(&f);
   set_wait(TaskWait::future);
   park(frame);
@@ -164,7 +168,8 @@ void TaskBase::step() noexcept {
   set_wait(TaskWait::none);
   retain();  // settling drops the loop's reference; keep this alive to the end of the step
   TaskBase* previous = LoopAccess::swap_current_task(live_loop(), this);
-  if (!root_promise_->started()) {
+  if (!task_started_) {
+    task_started_ = true;
     if (pending) {  // cancelled before its first step: the body never runs
       std::exception_ptr error = std::exchange(pending, nullptr);
       destroy_root();
@@ -222,7 +227,7 @@ void TaskBase::abandon() noexcept {
   } catch (...) {
   }
   live_loop().call_exception_handler(context);
-  if (fut_waiter_) fut_waiter_->remove_waiter(&task_step_ops, this);
+  if (fut_waiter_) fut_waiter_->remove_waiter(*this);
   set_waiter(nullptr);  // (the loop already dropped its queues and timers)
   set_wait(TaskWait::none);
   destroy_root();  // unwinds the frames: their locals are destroyed

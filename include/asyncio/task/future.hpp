@@ -53,7 +53,13 @@ bool park_on_future(FutureBase& f, std::coroutine_handle<P> awaiting, Driver*& d
       return static_cast<TaskBase*>(d)->park_on(f, awaiting);
     }
   }
-  f.add_callback(DoneCallback{&resume_handle_ops, awaiting.address()});
+  auto* waiter = new ResumeWaiter(awaiting);
+  try {
+    f.add_waiter(*waiter, WaiterKind::resume);
+  } catch (...) {
+    delete waiter;
+    throw;
+  }
   return true;
 }
 

@@ -5,11 +5,13 @@
 ///  - state_ goes pending -> finished | cancelled, once; result or exception are set with it;
 ///  - done-callbacks are never run inline: completing a future puts each on the loop's ready queue,
 ///    in the order they were added;
-///  - the first callback is kept inline (a task waiting on this future costs no allocation, as
-///    CPython's C Future keeps its first callback inline for the same reason);
+///  - waiters are linked through themselves (a task waits on one future at a time, and a user's
+///    callback is a node anyway), so waiting costs no allocation however many wait: CPython's C
+///    Future keeps its first callback inline for the same reason;
 ///  - the reference count is not atomic: a future belongs to its loop's thread.
 
 #include <atomic>
+#include <coroutine>
 #include <cstdint>
 #include <exception>
 #include <memory>
@@ -17,7 +19,6 @@
 #include <string>
 #include <type_traits>
 #include <utility>
-#include <vector>
 
 #include "asyncio/detail/frame_pool.hpp"
 #include "asyncio/exceptions.hpp"
@@ -28,16 +29,23 @@ namespace asyncio::detail {
 
 enum class FutureStatus : std::uint8_t { pending, cancelled, finished };
 
-/// One done-callback: the entry the future puts on the ready queue when it completes.
-struct DoneCallback {
-  const ReadyOps* ops = nullptr;
-  void* arg = nullptr;
+/// What waits for a future, and what its completion puts on the ready queue.
+enum class WaiterKind : std::uintptr_t {
+  task = 0,    ///< a TaskBase: a step of the task
+  user = 1,    ///< a UserCallbackNode: the user's done-callback
+  resume = 2,  ///< a ResumeWaiter: resumes a coroutine that is not in a task
+};
+
+/// The link a waiter carries. The list holds tagged pointers: the kind of the next waiter sits in
+/// the two low bits of the pointer to it (waiters are at least 8-byte aligned).
+struct WaiterLink {
+  std::uintptr_t next_ = 0;
 };
 
 class FutureBase;
 
 /// A user's done-callback: the callable, and (once scheduled) the future it receives.
-struct UserCallbackNode : PoolAllocated {
+struct UserCallbackNode : WaiterLink, PoolAllocated {
   void (*invoke)(UserCallbackNode* self) = nullptr;  // calls the callable with the future's handle
   void (*destroy)(UserCallbackNode* self) noexcept = nullptr;
   FutureBase* future = nullptr;  // retained while scheduled
@@ -45,6 +53,12 @@ struct UserCallbackNode : PoolAllocated {
 };
 
 extern const ReadyOps user_callback_ops;
+
+/// A coroutine of another kind waiting for a future (no task to park): resumed by the loop.
+struct ResumeWaiter final : WaiterLink, PoolAllocated {
+  explicit ResumeWaiter(std::coroutine_handle<> h) noexcept : handle(h) {}
+  std::coroutine_handle<> handle;
+};
 
 class FutureBase : public PoolAllocated {
  public:
@@ -85,14 +99,14 @@ class FutureBase : public PoolAllocated {
   /// "<Future pending>", "<Task finished name='Task-1' coro=<main() line 3> exception=...>"...
   [[nodiscard]] virtual std::string repr() const;
 
-  // --- done-callbacks ---
-  /// Adds a callback entry; if the future is already done it is scheduled at once.
-  void add_callback(DoneCallback cb);
+  // --- waiters ---
+  /// Links a waiter; if the future is already done, schedules it at once instead.
+  void add_waiter(WaiterLink& waiter, WaiterKind kind);
+  /// Unlinks a waiter that stops waiting without the future completing; false if it was not linked.
+  bool remove_waiter(const WaiterLink& waiter) noexcept;
   /// Removes the user callbacks with this id; returns how many.
   std::size_t remove_callback(std::uint64_t id) noexcept;
-  /// Removes a runtime waiter (a task that stops waiting without the future completing).
-  void remove_waiter(const ReadyOps* ops, void* arg) noexcept;
-  /// Registers a user callback node; returns its id.
+  /// Registers a user callback node (the future owns it from here); returns its id.
   std::uint64_t add_user_callback(UserCallbackNode* node);
 
   /// The CancelledError that result() raises for a cancelled future.
@@ -109,13 +123,15 @@ class FutureBase : public PoolAllocated {
   /// Throws RuntimeError if callbacks wait and the loop is closed or destroyed.
   void check_can_schedule() const;
   void schedule_callbacks();
-  /// Drops the callbacks without running them (the loop is gone).
+  /// Puts one waiter on the ready queue.
+  void schedule_waiter(EventLoop& loop, WaiterLink& waiter, WaiterKind kind);
+  /// Drops the waiters without running them (the loop is gone, or the future is).
   void drop_callbacks() noexcept;
+  [[nodiscard]] bool has_waiters() const noexcept { return waiters_head_ != 0; }
   void report_unretrieved(const char* what) noexcept;
   std::string status_repr() const;
 
   struct Extras {
-    std::vector<DoneCallback> more;  // callbacks after the first, in order
     std::string cancel_message;
     std::string name;  // tasks: a name given by the user
   };
@@ -126,7 +142,8 @@ class FutureBase : public PoolAllocated {
 
   LoopAnchor* anchor_;
   std::exception_ptr exception_;
-  DoneCallback first_;
+  std::uintptr_t waiters_head_ = 0;  // tagged pointer to the first waiter (see WaiterLink)
+  WaiterLink* waiters_tail_ = nullptr;
   std::unique_ptr<Extras> extras_;
   std::uint32_t refs_ = 1;
   FutureStatus status_ = FutureStatus::pending;
@@ -134,6 +151,7 @@ class FutureBase : public PoolAllocated {
   bool is_task_ : 1 = false;
   // Task state lives here, in what would be padding: every byte of an idle task counts.
   bool must_cancel_ : 1 = false;
+  bool task_started_ : 1 = false;
   std::uint8_t task_wait_ = 0;     // TaskWait
   std::int32_t task_cancels_ = 0;  // cancel() requests not withdrawn by uncancel()
   std::uint32_t task_id_ = 0;

@@ -32,7 +32,7 @@ enum class TaskWait : std::uint8_t { none, step, future, timer };
 extern const ReadyOps task_step_ops;
 extern const ReadyOps resume_handle_ops;
 
-class TaskBase : public FutureBase, public Driver, public Resident, private TimerNode {
+class TaskBase : public FutureBase, public Driver, public Resident, public WaiterLink, private TimerNode {
  public:
   TaskBase(EventLoop& loop, std::string name);
   ~TaskBase() override;
@@ -65,20 +65,27 @@ class TaskBase : public FutureBase, public Driver, public Resident, private Time
   [[nodiscard]] int cancelling() const noexcept { return task_cancels_; }
   int uncancel() noexcept;
   /// The name of the coroutine function (read from the root frame, kept until the task goes).
-  [[nodiscard]] const char* coro_name() const noexcept { return root_promise_ ? root_promise_->origin().function : ""; }
+  [[nodiscard]] const char* coro_name() const noexcept {
+    const CoroPromiseBase* root = root_promise();
+    return root ? root->origin().function : "";
+  }
   [[nodiscard]] TaskWait waiting() const noexcept { return static_cast<TaskWait>(task_wait_); }
 
  protected:
   /// Adopts the chain's outermost frame; the task owns it and destroys it when the task goes (the
   /// finished frame is small, and it names the task in reports).
-  void set_root(std::coroutine_handle<> root, CoroPromiseBase* promise) noexcept;
+  void set_root(std::coroutine_handle<> root) noexcept;
+  /// The root frame's promise (typed access lives in TaskState<T>); null once the frame is gone.
+  [[nodiscard]] virtual const CoroPromiseBase* root_promise() const noexcept = 0;
   /// The root frame ended: store its result (typed) and settle. Implemented by TaskState<T>.
   virtual void complete_from_root() noexcept = 0;
   /// Settles the task after the root ended: `error` null means the value was stored.
   void settle(std::exception_ptr error) noexcept;
   void destroy_root() noexcept;
+  /// What the most-derived destructor does: reports an exception nobody retrieved, then destroys
+  /// the root frame.
+  void release_root() noexcept;
   std::coroutine_handle<> root_;
-  CoroPromiseBase* root_promise_ = nullptr;  // the same frame's promise: origin, started
 
  private:
   static void timer_due(TimerNode* node);
@@ -101,6 +108,9 @@ class TaskState : public ValueHolder<T, TaskBase> {
   TaskState(EventLoop& loop, Coro<T>&& coro, std::string name) : ValueHolder<T, TaskBase>(loop, std::move(name)) {
     adopt(std::move(coro));
   }
+  // Reports here, not in ~TaskBase: the report names the task through root_promise(), which is
+  // this class's, and gone once ~TaskBase runs.
+  ~TaskState() override { this->release_root(); }
 
  protected:
   // For TaskWithCallable: the Coro is made after the callable is in place.
@@ -115,7 +125,12 @@ class TaskState : public ValueHolder<T, TaskBase> {
     }
     h.promise().driver_ = this;
     this->current = h;
-    this->set_root(h, &h.promise());
+    this->set_root(h);
+  }
+
+  const CoroPromiseBase* root_promise() const noexcept override {
+    if (!this->root_) return nullptr;
+    return &std::coroutine_handle<CoroPromise<T>>::from_address(this->root_.address()).promise();
   }
 
   void complete_from_root() noexcept override {
