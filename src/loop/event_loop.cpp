@@ -4,7 +4,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
-#include <unordered_set>
 
 #include "asyncio/coro/coro.hpp"
 #include "asyncio/detail/describe.hpp"
@@ -15,16 +14,6 @@ namespace asyncio {
 namespace {
 
 thread_local EventLoop* tls_running_loop = nullptr;
-
-// Leaked on purpose: futures may be destroyed during static destruction.
-std::mutex& registry_mutex() {
-  static auto* m = new std::mutex;
-  return *m;
-}
-std::unordered_set<const EventLoop*>& registry() {
-  static auto* r = new std::unordered_set<const EventLoop*>;
-  return *r;
-}
 
 bool debug_from_environment() {
   const char* v = std::getenv("ASYNCIO_DEBUG");
@@ -74,10 +63,6 @@ const ReadyOps callback_ready_ops{&run_callback_node, &discard_callback_node, &d
 
 EventLoop* running_loop() noexcept { return tls_running_loop; }
 
-bool loop_is_alive(const EventLoop* loop) noexcept {
-  std::lock_guard lock(registry_mutex());
-  return registry().count(loop) != 0;
-}
 }  // namespace detail
 
 EventLoop& get_running_loop() {
@@ -93,8 +78,6 @@ EventLoop::EventLoop(LoopOptions options)
       clock_(options.clock),
       debug_(options.debug.value_or(debug_from_environment())) {
   detail::coro_never_awaited_hook.store(&report_never_awaited, std::memory_order_relaxed);
-  std::lock_guard lock(registry_mutex());
-  registry().insert(this);
 }
 
 EventLoop::~EventLoop() {
@@ -107,8 +90,6 @@ EventLoop::~EventLoop() {
   }
   anchor_->loop = nullptr;
   anchor_->release();
-  std::lock_guard lock(registry_mutex());
-  registry().erase(this);
 }
 
 void EventLoop::throw_closed() { throw RuntimeError("Event loop is closed"); }

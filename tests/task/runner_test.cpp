@@ -116,14 +116,13 @@ TEST(Run, RunInsideARunningLoopIsRuntimeError) {
 }
 
 TEST(Run, RunDestroysItsLoopWhenItReturns) {
-  const EventLoop* seen = nullptr;
-  run_virtual([&seen]() -> Coro<void> {
-    seen = &asyncio::get_running_loop();
-    EXPECT_TRUE(asyncio::detail::loop_is_alive(seen));
+  Future<int> kept;
+  run_virtual([&kept]() -> Coro<void> {
+    kept = asyncio::get_running_loop().create_future<int>();
+    EXPECT_NE(kept.get_loop_ptr(), nullptr);
     co_return;
   });
-  ASSERT_NE(seen, nullptr);
-  EXPECT_FALSE(asyncio::detail::loop_is_alive(seen));
+  EXPECT_EQ(kept.get_loop_ptr(), nullptr);
 }
 
 TEST(Run, RunUsesAFreshLoopEachTime) {

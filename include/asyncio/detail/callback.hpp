@@ -71,7 +71,7 @@ class Callback {
   /// Destroys the callable now, releasing whatever it captured.
   void reset() noexcept {
     if (ops_) {
-      ops_->destroy(buf_);
+      if (ops_->destroy) ops_->destroy(buf_);  // null for trivially destructible callables
       ops_ = nullptr;
     }
   }
@@ -85,7 +85,7 @@ class Callback {
   struct Ops {
     void (*invoke)(void* buf);
     void (*relocate)(void* dst, void* src) noexcept;
-    void (*destroy)(void* buf) noexcept;
+    void (*destroy)(void* buf) noexcept;  // null: nothing to do
     const std::type_info* type;
   };
 
@@ -96,6 +96,11 @@ class Callback {
   }
 
   template <class Fn>
+  static void destroy_inline(void* buf) noexcept {
+    std::launder(static_cast<Fn*>(buf))->~Fn();
+  }
+
+  template <class Fn>
   static constexpr Ops inline_ops{
       [](void* buf) { (*std::launder(static_cast<Fn*>(buf)))(); },
       [](void* dst, void* src) noexcept {
@@ -103,7 +108,7 @@ class Callback {
         ::new (dst) Fn(std::move(*from));
         from->~Fn();
       },
-      [](void* buf) noexcept { std::launder(static_cast<Fn*>(buf))->~Fn(); },
+      std::is_trivially_destructible_v<Fn> ? nullptr : &destroy_inline<Fn>,
       &typeid(Fn),
   };
 

@@ -345,9 +345,6 @@ namespace detail {
 /// The running loop of this thread, or null.
 EventLoop* running_loop() noexcept;
 
-/// True while `loop` exists (a Future outliving its loop checks before reporting to it).
-bool loop_is_alive(const EventLoop* loop) noexcept;
-
 /// The runtime's access to the loop's internals (task/ and thread/ layers); not for users.
 struct LoopAccess {
   static void schedule(EventLoop& loop, const ReadyOps* ops, void* arg) {
