@@ -410,7 +410,7 @@ class [[nodiscard]] Generator {
   }
 
   // next() without building an optional: the value stays in place for the iterator.
-  bool advance_default() {
+  [[gnu::always_inline]] bool advance_default() {
     if (!handle_ || handle_.promise().finished_) return false;
     check_not_running();
     auto& p = handle_.promise();
@@ -424,8 +424,9 @@ class [[nodiscard]] Generator {
     return resume();
   }
 
-  // Runs the chain until a frame yields (true) or the root ends (false, or its exception).
-  bool resume() {
+  // Runs the chain until a frame yields (true) or the root ends (false, or its exception). Forced
+  // inline (with next/send): clang otherwise keeps two calls with register saves per value.
+  [[gnu::always_inline]] bool resume() {
     auto& root = handle_.promise();
     root.started_ = true;
     root.running_ = true;
