@@ -7,13 +7,13 @@
 ///   Coro<int> small_step() { co_return 123; }
 ///   Coro<int> big_step() { int r = co_await small_step(); co_return r * 1000; }
 ///
-/// Inside a Task, frames are entered from the Task's trampoline (coro/driver.hpp), so any number of
-/// synchronously completing awaits uses constant stack. Awaited from a coroutine of another kind,
-/// a Coro falls back to symmetric transfer.
+/// Inside a Task, frames are entered by the Task's Driver (coro/driver.hpp) with bounded nesting, so
+/// any number of synchronously completing awaits uses constant stack. Awaited from a coroutine of
+/// another kind, a Coro is resumed by its awaiter, and hands back by symmetric transfer if it waits.
 ///
 /// A Coro may await only awaitables of this library (Coro, Future, Task, sleep, ...): they know how
 /// to park a Task. Any other awaitable is refused at compile time, since resuming a Task's frame
-/// from outside its trampoline would silently stall it. To make your own event awaitable, complete
+/// from outside its Driver would silently stall it. To make your own event awaitable, complete
 /// a Future from it (`auto f = loop.create_future<T>(); ... f.set_result(v);` on the loop's thread,
 /// or through loop.call_soon_threadsafe from another) and `co_await f`. The marker the library's
 /// awaiters carry (`static constexpr bool asyncio_awaiter = true;`) promises that the awaiter parks

@@ -1,7 +1,7 @@
 #pragma once
 /// Driver: what runs a chain of Coro frames (a Task is one). The coro layer's only notion of a runner.
 ///
-/// Why a trampoline: g++ 12 does not turn symmetric transfer into a tail call below -O2 or under
+/// Why not symmetric transfer: g++ 12 does not turn symmetric transfer into a tail call below -O2 or under
 /// sanitizers, so a million synchronously completing `co_await`s by symmetric transfer overflow the
 /// stack (DESIGN section 4). Inside a driver, frames are entered in two ways, both of bounded depth:
 ///

@@ -7,7 +7,7 @@
 ///      (waiting() == step), parked on a future (waiting() == future, fut_waiter_ set and holding a
 ///      wake-up entry there), or parked on its own sleep timer (waiting() == timer). Parking sets
 ///      Driver::parked, which ends the step's run.
-///  - Only step() resumes the chain, through the Driver trampoline; a wake-up is always a step on
+///  - Only step() resumes the chain, through Driver::run; a wake-up is always a step on
 ///    the ready queue, never a resumption inside another callback.
 ///  - cancel() never resumes anything: it cancels what the task waits for (whose wake-up then steps
 ///    the task) or sets must_cancel_, which the next step turns into a CancelledError thrown at the
