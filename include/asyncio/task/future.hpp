@@ -241,6 +241,8 @@ class Future : public AnyFuture {
   detail::FutureAwaiter<T, true> operator co_await() && { return detail::FutureAwaiter<T, true>(s_); }
 
   static Future from_state(detail::FutureBase* s) noexcept { return Future(s, Retain{}); }
+  /// Takes over the reference of a new state (a FutureState<T> or a class derived from it).
+  static Future adopt(detail::FutureBase* s) noexcept { return Future(s, Adopt{}); }
 
  protected:
   using AnyFuture::AnyFuture;

@@ -185,9 +185,10 @@ class ValueHolder<void, Base> : public Base {
   using Base::Base;
 };
 
-/// The state of a plain Future<T> (loop.create_future<T>()).
+/// The state of a plain Future<T> (loop.create_future<T>()). Not final: a future with its own
+/// cancel() (gather's, shield's) derives from it and overrides FutureBase::cancel.
 template <class T>
-class FutureState final : public ValueHolder<T, FutureBase> {
+class FutureState : public ValueHolder<T, FutureBase> {
  public:
   explicit FutureState(EventLoop* loop) noexcept : ValueHolder<T, FutureBase>(loop) {}
 
