@@ -2,6 +2,7 @@
 // reference), on the virtual clock.
 
 #include <gtest/gtest.h>
+#include <asyncio/flow/wait_for.hpp>
 #include <asyncio/sync/event.hpp>
 
 #include <string>
@@ -228,6 +229,42 @@ TEST(Event, ReprShowsTheFlagAndTheNumberOfWaiters) {
     ev.set();
     co_await t;
     EXPECT_NE(ev.repr().find("[set]>"), std::string::npos) << ev.repr();
+  });
+}
+
+}  // namespace
+
+namespace {
+
+TEST(Event, WaitForOnEventWaitRaisesTimeoutErrorAndLeavesNoWaiter) {
+  // Python's `await asyncio.wait_for(event.wait(), 1.0)` on an event nobody sets.
+  run_virtual([]() -> Coro<void> {
+    Event ev;
+    EventLoop& loop = asyncio::get_running_loop();
+    EXPECT_THROW(co_await asyncio::wait_for(ev.wait(), 1.0), asyncio::TimeoutError);
+    EXPECT_DOUBLE_EQ(loop.time(), 1.0);
+    EXPECT_EQ(ev.waiter_count(), 0u);
+  });
+}
+
+TEST(Event, WaitForOnEventWaitReturnsTrueWhenSetInTime) {
+  run_virtual([]() -> Coro<void> {
+    Event ev;
+    EventLoop& loop = asyncio::get_running_loop();
+    loop.call_later(0.5, [&ev] { ev.set(); });
+    EXPECT_TRUE(co_await asyncio::wait_for(ev.wait(), 1.0));
+    EXPECT_DOUBLE_EQ(loop.time(), 0.5);
+  });
+}
+
+TEST(Event, CreateTaskTakesEventWaitAsItsCoroutine) {
+  run_virtual([]() -> Coro<void> {
+    Event ev;
+    Task<bool> waiter = create_task(ev.wait());
+    co_await sleep(0);
+    EXPECT_FALSE(waiter.done());
+    ev.set();
+    EXPECT_TRUE(co_await waiter);
   });
 }
 

@@ -3,6 +3,7 @@
 // iteration.
 
 #include <gtest/gtest.h>
+#include <asyncio/flow/wait_for.hpp>
 #include <asyncio/sync/lock.hpp>
 
 #include <memory>
@@ -469,6 +470,35 @@ TEST(Lock, ALockDestroyedBeforeItsLoopLetsTheLoopDestroyThePendingWaiter) {
   }
   loop.reset();
   EXPECT_EQ(logs.count("Task was destroyed but it is pending!"), 1u);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(Lock, WaitForOnAcquireTakesTheLockWhenItIsReleasedInTime) {
+  // Python's `await asyncio.wait_for(lock.acquire(), 1.0)`.
+  run_virtual([]() -> Coro<void> {
+    Lock lock;
+    co_await lock.acquire();
+    asyncio::get_running_loop().call_later(0.5, [&lock] { lock.release(); });
+    EXPECT_TRUE(co_await asyncio::wait_for(lock.acquire(), 1.0));
+    EXPECT_TRUE(lock.locked());
+    lock.release();
+  });
+}
+
+TEST(Lock, WaitForOnAcquireThatTimesOutLeavesTheLockToTheNextWaiter) {
+  run_virtual([]() -> Coro<void> {
+    Lock lock;
+    co_await lock.acquire();
+    EXPECT_THROW(co_await asyncio::wait_for(lock.acquire(), 1.0), asyncio::TimeoutError);
+    EXPECT_EQ(lock.waiter_count(), 0u);
+    lock.release();
+    EXPECT_FALSE(lock.locked());
+    EXPECT_TRUE(co_await lock.acquire());
+    lock.release();
+  });
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // test_locks.py SemaphoreTests are the reference), on the virtual clock.
 
 #include <gtest/gtest.h>
+#include <asyncio/flow/gather.hpp>
 #include <asyncio/sync/semaphore.hpp>
 
 #include <stdexcept>
@@ -447,6 +448,22 @@ TEST(BoundedSemaphore, HoldGuardReleasesWithinTheBound) {
     }
     EXPECT_EQ(sem.value(), 1);
     EXPECT_NE(sem.repr().find("<asyncio::BoundedSemaphore object at"), std::string::npos) << sem.repr();
+  });
+}
+
+}  // namespace
+
+namespace {
+
+TEST(Semaphore, GatherOfAcquiresTakesOnePermitEach) {
+  run_virtual([]() -> Coro<void> {
+    Semaphore sem(2);
+    auto [a, b] = co_await asyncio::gather(sem.acquire(), sem.acquire());
+    EXPECT_TRUE(a);
+    EXPECT_TRUE(b);
+    EXPECT_TRUE(sem.locked());
+    sem.release();
+    sem.release();
   });
 }
 

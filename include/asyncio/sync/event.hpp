@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <string>
 
+#include "asyncio/coro/coro.hpp"
 #include "asyncio/sync/lock.hpp"
 
 namespace asyncio {
@@ -48,7 +49,15 @@ class Event {
       return true;
     }
 
+    /// The wait as a Coro<bool>, for what takes a coroutine or a callable returning one
+    /// (create_task, wait_for, gather, TaskGroup::create_task): Python's
+    /// `wait_for(event.wait(), t)`. Like a coroutine object, it does nothing until run.
+    Coro<bool> operator()() const { return as_coro(*event_); }
+    operator Coro<bool>() && { return (*this)(); }  // NOLINT: an wait is a Coro<bool> to whoever wants one
+
    private:
+    static Coro<bool> as_coro(Event& owner) { co_return co_await owner.wait(); }
+
     Event* event_;
     detail::SyncWaiter node_;
     detail::Driver* driver_ = nullptr;

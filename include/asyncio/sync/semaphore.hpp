@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <string>
 
+#include "asyncio/coro/coro.hpp"
 #include "asyncio/sync/lock.hpp"
 
 namespace asyncio {
@@ -75,7 +76,15 @@ class Semaphore {
       return true;
     }
 
+    /// The acquire as a Coro<bool>, for what takes a coroutine or a callable returning one
+    /// (create_task, wait_for, gather, TaskGroup::create_task): Python's
+    /// `wait_for(sem.acquire(), t)`. Like a coroutine object, it does nothing until run.
+    Coro<bool> operator()() const { return as_coro(*sem_); }
+    operator Coro<bool>() && { return (*this)(); }  // NOLINT: an acquire is a Coro<bool> to whoever wants one
+
    private:
+    static Coro<bool> as_coro(Semaphore& owner) { co_return co_await owner.acquire(); }
+
     Semaphore* sem_;
     detail::SyncWaiter node_;
     detail::Driver* driver_ = nullptr;
