@@ -19,8 +19,25 @@
 #include "asyncio/task/runner.hpp"
 #include "asyncio/task/task.hpp"
 
-// flow: waiting
+// flow: waiting, combinators, timeouts, groups
+#include "asyncio/flow/as_completed.hpp"
+#include "asyncio/flow/exception_group.hpp"
+#include "asyncio/flow/gather.hpp"
+#include "asyncio/flow/shield.hpp"
 #include "asyncio/flow/sleep.hpp"
+#include "asyncio/flow/task_group.hpp"
+#include "asyncio/flow/timeout.hpp"
+#include "asyncio/flow/wait.hpp"
+#include "asyncio/flow/wait_for.hpp"
+
+// sync: locks and queues
+#include "asyncio/sync/barrier.hpp"
+#include "asyncio/sync/condition.hpp"
+#include "asyncio/sync/event.hpp"
+#include "asyncio/sync/held.hpp"
+#include "asyncio/sync/lock.hpp"
+#include "asyncio/sync/queue.hpp"
+#include "asyncio/sync/semaphore.hpp"
 
 // thread: other threads
 #include "asyncio/thread/concurrent_future.hpp"
