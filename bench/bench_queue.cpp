@@ -48,7 +48,8 @@ void BM_QueuePutGetAwait_NoWait(benchmark::State& state) {
 BENCHMARK(BM_QueuePutGetAwait_NoWait);
 
 // range(0) producer tasks, each `co_await q.put(1)` in a loop, and one consumer (the main task)
-// doing `co_await q.get()`, through a Queue<int>(64). One benchmark iteration is one item got, so
+// doing `co_await q.get()`, through a Queue<int>(range(1)). With maxsize 1 every item costs a wait
+// on each side (the handoff case); with 64 the consumer drains what the producers batched. One benchmark iteration is one item got, so
 // time_per_op is the cost per item of the whole pipeline: puts, gets, and the task switches and
 // Futures of whichever side waits. The producers stop with QueueShutDown at the end.
 void BM_QueueProducerConsumer(benchmark::State& state) {
@@ -57,7 +58,7 @@ void BM_QueueProducerConsumer(benchmark::State& state) {
   std::int64_t leftover = 0;
   asyncio::run(
       [&]() -> asyncio::Coro<void> {
-        asyncio::Queue<int> q(64);
+        asyncio::Queue<int> q(static_cast<std::size_t>(state.range(1)));
         std::vector<asyncio::Task<void>> tasks;
         for (std::int64_t p = 0; p < producers; ++p) {
           tasks.push_back(asyncio::create_task([&q]() -> asyncio::Coro<void> {
@@ -82,6 +83,6 @@ void BM_QueueProducerConsumer(benchmark::State& state) {
   benchmark::DoNotOptimize(leftover);
   bench::report_per_op(state, 1);
 }
-BENCHMARK(BM_QueueProducerConsumer)->ArgName("producers")->Arg(1)->Arg(4);
+BENCHMARK(BM_QueueProducerConsumer)->ArgNames({"producers", "maxsize"})->ArgsProduct({{1, 4}, {1, 64}});
 
 }  // namespace
