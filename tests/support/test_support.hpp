@@ -2,11 +2,13 @@
 /// Helpers shared by the tests: capture what the library logs and what reaches a loop's exception
 /// handler, and run coroutines on the virtual clock.
 
+#include <gtest/gtest.h>
 #include <asyncio/asyncio.hpp>
 
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -50,6 +52,26 @@ inline LoopOptions virtual_clock() { return LoopOptions{.clock = ClockKind::virt
 template <class A>
 auto run_virtual(A&& coro) {
   return asyncio::run(std::forward<A>(coro), virtual_clock());
+}
+
+/// run_virtual of `body` (a callable returning a Coro) with a watchdog: if every task waits
+/// forever (a lost wake-up), virtual time jumps to the watchdog, which fails the test instead of
+/// letting it hang.
+template <class F>
+auto run_virtual_watched(F body) {
+  using C = std::invoke_result_t<F&>;
+  return run_virtual([body = std::move(body)]() mutable -> C {
+    auto watchdog = asyncio::create_task([]() -> Coro<void> {
+      co_await asyncio::sleep(1e6);
+      ADD_FAILURE() << "deadlock: every task waits forever";
+      asyncio::get_running_loop().stop();
+    });
+    struct CancelOnExit {
+      asyncio::Task<void>& task;
+      ~CancelOnExit() { task.cancel(); }
+    } cancel_on_exit{watchdog};
+    co_return co_await body();
+  });
 }
 
 }  // namespace asyncio::testing

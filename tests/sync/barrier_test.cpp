@@ -27,24 +27,7 @@ using asyncio::sleep;
 using asyncio::Task;
 using asyncio::ValueError;
 
-// asyncio::testing::run_virtual with a watchdog: if every task waits forever (a lost wake-up),
-// virtual time jumps to the watchdog, which fails the test instead of letting it hang.
-template <class F>
-auto run_virtual(F body) {
-  using C = std::invoke_result_t<F&>;
-  return asyncio::testing::run_virtual([body = std::move(body)]() mutable -> C {
-    auto watchdog = asyncio::create_task([]() -> Coro<void> {
-      co_await asyncio::sleep(1e6);
-      ADD_FAILURE() << "deadlock: every task waits forever";
-      asyncio::get_running_loop().stop();
-    });
-    struct CancelOnExit {
-      asyncio::Task<void>& task;
-      ~CancelOnExit() { task.cancel(); }
-    } cancel_on_exit{watchdog};
-    co_return co_await body();
-  });
-}
+using asyncio::testing::run_virtual_watched;
 
 constexpr int kN = 5;  // CPython's self.N
 
@@ -95,7 +78,7 @@ TEST(Barrier, ANewBarrierIsFillingAndEmpty) {
 }
 
 TEST(Barrier, WaitReturnsTheArrivalIndexOnceAllPartiesArrived) {
-  const std::vector<std::int64_t> indices = run_virtual([]() -> Coro<std::vector<std::int64_t>> {
+  const std::vector<std::int64_t> indices = run_virtual_watched([]() -> Coro<std::vector<std::int64_t>> {
     Barrier barrier(kN);
     std::vector<Task<std::int64_t>> tasks;
     for (int i = 0; i < kN; ++i) {
@@ -118,7 +101,7 @@ TEST(Barrier, WaitReturnsTheArrivalIndexOnceAllPartiesArrived) {
 
 TEST(Barrier, AOnePartyBarrierLetsEachTaskThroughAlone) {
   // CPython's test_filling_one_task and test_filling_one_task_twice.
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Barrier barrier(1);
     EXPECT_EQ(co_await barrier.wait(), 0);
     auto t1 = create_task([&barrier]() -> Coro<std::int64_t> { co_return co_await barrier.wait(); });
@@ -134,7 +117,7 @@ TEST(Barrier, AOnePartyBarrierLetsEachTaskThroughAlone) {
 
 TEST(Barrier, NWaitingCountsTheTasksThatArrived) {
   // CPython's test_filling_task_by_task.
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Barrier barrier(3);
     auto t1 = create_task([&barrier]() -> Coro<std::int64_t> { co_return co_await barrier.wait(); });
     co_await sleep(0);
@@ -156,7 +139,7 @@ TEST(Barrier, NWaitingCountsTheTasksThatArrived) {
 
 TEST(Barrier, ABarrierIsReusableRoundAfterRound) {
   // CPython's test_filling_tasks_wait_twice and test_filling_tasks_check_return_value.
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Barrier barrier(kN);
     int first = 0;
     int second = 0;
@@ -178,7 +161,7 @@ TEST(Barrier, ABarrierIsReusableRoundAfterRound) {
 
 TEST(Barrier, TheBarrierDrainsUntilTheLastReleasedTaskHasLeft) {
   // CPython's test_draining_state.
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Barrier barrier(kN);
     std::vector<bool> draining;
     co_await gather(make_tasks<void>(kN, [&]() -> Coro<void> {
@@ -193,7 +176,7 @@ TEST(Barrier, TheBarrierDrainsUntilTheLastReleasedTaskHasLeft) {
 
 TEST(Barrier, TasksArrivingWhileItDrainsWaitForTheNextRound) {
   // CPython's test_blocking_tasks_while_draining.
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     constexpr int rewait = 2;
     Barrier barrier(kN);
     Barrier barrier_nowaiting(kN - rewait);
@@ -215,7 +198,7 @@ TEST(Barrier, TasksArrivingWhileItDrainsWaitForTheNextRound) {
 
 TEST(Barrier, AWaiterCancelledWhileFillingNoLongerCounts) {
   // CPython's test_filling_tasks_cancel_one.
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Barrier barrier(3);
     int passed = 0;
     auto body = [&]() -> Coro<void> {
@@ -250,7 +233,7 @@ TEST(Barrier, AWaiterCancelledWhileFillingNoLongerCounts) {
 
 TEST(Barrier, ResetOfAnEmptyBarrierKeepsItFilling) {
   // CPython's test_reset_barrier.
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Barrier barrier(1);
     create_task([&barrier]() -> Coro<void> { co_await barrier.reset(); });
     co_await sleep(0);
@@ -262,7 +245,7 @@ TEST(Barrier, ResetOfAnEmptyBarrierKeepsItFilling) {
 
 TEST(Barrier, ResetBreaksTheWaitingTasksWithBrokenBarrierError) {
   // CPython's test_reset_barrier_while_tasks_waiting.
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Barrier barrier(kN);
     int broken = 0;
     auto tasks = make_tasks<void>(kN - 1, [&]() -> Coro<void> {
@@ -285,7 +268,7 @@ TEST(Barrier, ResetBreaksTheWaitingTasksWithBrokenBarrierError) {
 
 TEST(Barrier, TasksBrokenByAResetCanWaitAgainAndPass) {
   // CPython's test_reset_barrier_while_tasks_waiting_and_waiting_again.
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Barrier barrier(kN);
     int broken = 0;
     int passed = 0;
@@ -315,7 +298,7 @@ TEST(Barrier, TasksBrokenByAResetCanWaitAgainAndPass) {
 TEST(Barrier, ResetWhileReleasedTasksAreStillLeavingBreaksThoseNotOutYet) {
   // CPython's test_reset_barrier_when_tasks_half_draining: the third task out resets while two
   // released tasks have not left yet; those two raise BrokenBarrierError.
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Barrier barrier(kN);
     constexpr int rest_of_tasks = kN / 2;
     int broken = 0;
@@ -338,7 +321,7 @@ TEST(Barrier, ResetWhileReleasedTasksAreStillLeavingBreaksThoseNotOutYet) {
 
 TEST(Barrier, ResetWhileTasksDrainAndOthersBlockBreaksTheBlockedOnes) {
   // CPython's test_reset_barrier_when_tasks_half_draining_half_blocking.
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Barrier barrier(kN);
     constexpr int blocking_tasks = kN / 2;
     int count = 0;
@@ -377,7 +360,7 @@ TEST(Barrier, ResetWhileTasksDrainAndOthersBlockBreaksTheBlockedOnes) {
 
 TEST(Barrier, ResetAfterTheLastTaskLeftLetsTheNextRoundsPass) {
   // CPython's test_reset_barrier_while_tasks_draining.
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Barrier barrier(kN);
     int count = 0;
     int results1 = 0;
@@ -409,7 +392,7 @@ TEST(Barrier, ResetAfterTheLastTaskLeftLetsTheNextRoundsPass) {
 
 TEST(Barrier, AbortBreaksTheBarrier) {
   // CPython's test_abort_barrier.
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Barrier barrier(1);
     create_task([&barrier]() -> Coro<void> { co_await barrier.abort(); });
     co_await sleep(0);
@@ -427,7 +410,7 @@ TEST(Barrier, AbortBreaksTheBarrier) {
 
 TEST(Barrier, AbortBreaksTheWaitingTasksAndLaterWaits) {
   // CPython's test_abort_barrier_when_tasks_half_draining_half_blocking.
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Barrier barrier(kN);
     constexpr int blocking_tasks = kN / 2;
     int count = 0;
@@ -460,7 +443,7 @@ TEST(Barrier, AbortBreaksTheWaitingTasksAndLaterWaits) {
 
 TEST(Barrier, AbortAfterAnExceptionBreaksEveryOtherTask) {
   // CPython's test_abort_barrier_when_exception.
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Barrier barrier(kN);
     int results1 = 0;
     int results2 = 0;
@@ -487,7 +470,7 @@ TEST(Barrier, AbortAfterAnExceptionBreaksEveryOtherTask) {
 
 TEST(Barrier, ResetRepairsABrokenBarrier) {
   // CPython's test_abort_barrier_when_exception_then_resetting.
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Barrier barrier1(kN);
     Barrier barrier2(kN);
     int results1 = 0;
@@ -522,7 +505,7 @@ TEST(Barrier, ResetRepairsABrokenBarrier) {
 
 TEST(Barrier, ReprShowsTheStateAndTheWaiters) {
   // CPython's test_repr.
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Barrier barrier(kN);
     std::vector<Task<void>> waiters;
     auto wait = [&barrier]() -> Coro<void> { co_await barrier.wait(); };

@@ -24,24 +24,7 @@ using asyncio::RuntimeError;
 using asyncio::sleep;
 using asyncio::Task;
 
-// asyncio::testing::run_virtual with a watchdog: if every task waits forever (a lost wake-up),
-// virtual time jumps to the watchdog, which fails the test instead of letting it hang.
-template <class F>
-auto run_virtual(F body) {
-  using C = std::invoke_result_t<F&>;
-  return asyncio::testing::run_virtual([body = std::move(body)]() mutable -> C {
-    auto watchdog = asyncio::create_task([]() -> Coro<void> {
-      co_await asyncio::sleep(1e6);
-      ADD_FAILURE() << "deadlock: every task waits forever";
-      asyncio::get_running_loop().stop();
-    });
-    struct CancelOnExit {
-      asyncio::Task<void>& task;
-      ~CancelOnExit() { task.cancel(); }
-    } cancel_on_exit{watchdog};
-    co_return co_await body();
-  });
-}
+using asyncio::testing::run_virtual_watched;
 
 // A task that takes the lock, waits once and records `id` when wait() returns true (CPython's c1,
 // c2, c3); with `release`, it lets go of the lock afterwards.
@@ -57,7 +40,7 @@ Task<bool> waiter(Condition& cond, std::vector<int>& result, int id, bool releas
 }
 
 TEST(Condition, WaitWithoutTheLockRaisesRuntimeError) {
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Condition cond;
     try {
       co_await cond.wait();
@@ -86,7 +69,7 @@ TEST(Condition, NotifyAllWithoutTheLockRaisesRuntimeError) {
 
 TEST(Condition, WaitReleasesTheLockAndReturnsTrueOnceNotifiedAndTheLockIsBack) {
   // CPython's test_wait.
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Condition cond;
     std::vector<int> result;
     Task<bool> t1 = waiter(cond, result, 1, false);
@@ -128,7 +111,7 @@ TEST(Condition, WaitReleasesTheLockAndReturnsTrueOnceNotifiedAndTheLockIsBack) {
 
 TEST(Condition, NotifyNWakesNWaitersInFifoOrder) {
   // CPython's test_notify.
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Condition cond;
     std::vector<int> result;
     std::vector<Task<bool>> tasks;
@@ -159,7 +142,7 @@ TEST(Condition, NotifyNWakesNWaitersInFifoOrder) {
 
 TEST(Condition, NotifyAllWakesEveryWaiter) {
   // CPython's test_notify_all.
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Condition cond;
     std::vector<int> result;
     Task<bool> t1 = waiter(cond, result, 1, true);
@@ -175,7 +158,7 @@ TEST(Condition, NotifyAllWakesEveryWaiter) {
 }
 
 TEST(Condition, NotifySkipsAWaiterAlreadyNotified) {
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Condition cond;
     std::vector<int> result;
     Task<bool> t1 = waiter(cond, result, 1, true);
@@ -193,7 +176,7 @@ TEST(Condition, NotifySkipsAWaiterAlreadyNotified) {
 
 TEST(Condition, WaitReacquiresTheLockWhenCancelledAndRaisesCancelledError) {
   // CPython's test_wait_cancel.
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Condition cond;
     co_await cond.acquire();
     auto wait = create_task([&cond]() -> Coro<bool> { co_return co_await cond.wait(); });
@@ -206,7 +189,7 @@ TEST(Condition, WaitReacquiresTheLockWhenCancelledAndRaisesCancelledError) {
 
 TEST(Condition, WaitCancelledWhileTheLockIsContendedStillEndsHoldingTheLock) {
   // CPython's test_wait_cancel_contested.
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Condition cond;
     co_await cond.acquire();
     auto wait_task = create_task([&cond]() -> Coro<bool> { co_return co_await cond.wait(); });
@@ -230,7 +213,7 @@ TEST(Condition, WaitCancelledWhileTheLockIsContendedStillEndsHoldingTheLock) {
 
 TEST(Condition, AWaiterCancelledWhileReacquiringTheLockEndsCancelled) {
   // CPython's test_wait_cancel_after_notify (bpo-32841).
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Condition cond;
     bool waited = false;
     auto waiter_task = create_task([&]() -> Coro<void> {
@@ -255,7 +238,7 @@ TEST(Condition, AWaiterCancelledWhileReacquiringTheLockEndsCancelled) {
 
 TEST(Condition, ANotifiedWaiterThatIsCancelledPassesTheNotificationOn) {
   // Python 3.13's Condition.wait: `except BaseException: self._notify(1)`.
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Condition cond;
     std::vector<int> result;
     auto a = create_task([&]() -> Coro<void> {
@@ -282,7 +265,7 @@ TEST(Condition, ANotifiedWaiterThatIsCancelledPassesTheNotificationOn) {
 
 TEST(Condition, WaitForReturnsAtOnceWithoutTheLockWhenThePredicateHolds) {
   // CPython's test_wait_for_unacquired.
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Condition cond;
     // Python returns the predicate's value itself ([1, 2, 3] there; any bool-testable value here).
     const std::optional<int> res = co_await cond.wait_for([] { return std::optional<int>(123); });
@@ -295,7 +278,7 @@ TEST(Condition, WaitForReturnsAtOnceWithoutTheLockWhenThePredicateHolds) {
 
 TEST(Condition, WaitForWaitsUntilThePredicateHoldsAfterANotification) {
   // CPython's test_wait_for.
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Condition cond;
     bool presult = false;
     std::vector<int> result;
@@ -333,7 +316,7 @@ TEST(Condition, WaitForWaitsUntilThePredicateHoldsAfterANotification) {
 }
 
 TEST(Condition, WaitForReturnsThePredicatesLastValue) {
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Condition cond;
     int counter = 0;
     auto t = create_task([&]() -> Coro<int> {
@@ -352,7 +335,7 @@ TEST(Condition, WaitForReturnsThePredicatesLastValue) {
 
 TEST(Condition, AConditionWithAGivenLockSharesIt) {
   // CPython's test_explicit_lock.
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Lock lock;
     Condition cond(&lock);
     EXPECT_FALSE(lock.locked());
@@ -372,7 +355,7 @@ TEST(Condition, AConditionWithAGivenLockSharesIt) {
 }
 
 TEST(Condition, TwoConditionsOnOneLockNotifyTheirOwnWaiters) {
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Lock lock;
     Condition c1(&lock);
     Condition c2(&lock);
@@ -396,7 +379,7 @@ TEST(Condition, TwoConditionsOnOneLockNotifyTheirOwnWaiters) {
 
 TEST(Condition, HoldGuardReleasesTheLockOnScopeExit) {
   // CPython's test_context_manager.
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Condition cond;
     {
       auto held = co_await cond.hold();
@@ -437,7 +420,7 @@ TEST(Condition, WaitOnAConditionBoundToAnotherLoopRaisesRuntimeErrorAndKeepsTheL
 
 TEST(Condition, ReprShowsTheLockStateAndTheNumberOfWaiters) {
   // CPython's test_repr.
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Condition cond;
     EXPECT_NE(cond.repr().find("[unlocked]>"), std::string::npos) << cond.repr();
     auto t = create_task([&cond]() -> Coro<void> {

@@ -23,24 +23,7 @@ using asyncio::RuntimeError;
 using asyncio::sleep;
 using asyncio::Task;
 
-// asyncio::testing::run_virtual with a watchdog: if every task waits forever (a lost wake-up),
-// virtual time jumps to the watchdog, which fails the test instead of letting it hang.
-template <class F>
-auto run_virtual(F body) {
-  using C = std::invoke_result_t<F&>;
-  return asyncio::testing::run_virtual([body = std::move(body)]() mutable -> C {
-    auto watchdog = asyncio::create_task([]() -> Coro<void> {
-      co_await asyncio::sleep(1e6);
-      ADD_FAILURE() << "deadlock: every task waits forever";
-      asyncio::get_running_loop().stop();
-    });
-    struct CancelOnExit {
-      asyncio::Task<void>& task;
-      ~CancelOnExit() { task.cancel(); }
-    } cancel_on_exit{watchdog};
-    co_return co_await body();
-  });
-}
+using asyncio::testing::run_virtual_watched;
 
 TEST(Event, ANewEventIsNotSet) {
   Event ev;
@@ -58,7 +41,7 @@ TEST(Event, SetSetsTheFlagAndClearClearsIt) {
 
 TEST(Event, WaitOnASetEventReturnsTrueWithoutSuspending) {
   // CPython's test_wait_on_set.
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Event ev;
     ev.set();
     const auto iterations = asyncio::get_running_loop().stats().iterations;
@@ -69,7 +52,7 @@ TEST(Event, WaitOnASetEventReturnsTrueWithoutSuspending) {
 
 TEST(Event, SetWakesEveryWaiterAndEachWaitReturnsTrue) {
   // CPython's test_wait: t3 was created before set() but had not run, so it passes first.
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Event ev;
     std::vector<int> result;
     auto c = [&](int id) {
@@ -93,7 +76,7 @@ TEST(Event, SetWakesEveryWaiterAndEachWaitReturnsTrue) {
 }
 
 TEST(Event, WaitersWakeInTheOrderTheyStartedWaiting) {
-  const std::vector<int> order = run_virtual([]() -> Coro<std::vector<int>> {
+  const std::vector<int> order = run_virtual_watched([]() -> Coro<std::vector<int>> {
     Event ev;
     std::vector<int> order;
     std::vector<Task<void>> tasks;
@@ -117,7 +100,7 @@ TEST(Event, WaitersWakeInTheOrderTheyStartedWaiting) {
 
 TEST(Event, ClearRightAfterSetDoesNotTakeBackTheWakeUp) {
   // CPython's test_clear_with_waiters.
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Event ev;
     std::vector<int> result;
     auto t = create_task([&]() -> Coro<bool> {
@@ -142,7 +125,7 @@ TEST(Event, ClearRightAfterSetDoesNotTakeBackTheWakeUp) {
 }
 
 TEST(Event, WaitAfterClearBlocksUntilTheNextSet) {
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Event ev;
     ev.set();
     ev.clear();
@@ -159,7 +142,7 @@ TEST(Event, WaitAfterClearBlocksUntilTheNextSet) {
 
 TEST(Event, ACancelledWaiterLeavesTheQueueAndRaisesCancelledError) {
   // CPython's test_wait_cancel.
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Event ev;
     auto wait = create_task([&ev]() -> Coro<bool> { co_return co_await ev.wait(); });
     asyncio::get_running_loop().call_soon([wait]() mutable { wait.cancel(); });
@@ -169,7 +152,7 @@ TEST(Event, ACancelledWaiterLeavesTheQueueAndRaisesCancelledError) {
 }
 
 TEST(Event, ACancelledWaiterDoesNotKeepTheOthersFromWaking) {
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Event ev;
     int woken = 0;
     std::vector<Task<void>> tasks;
@@ -191,7 +174,7 @@ TEST(Event, ACancelledWaiterDoesNotKeepTheOthersFromWaking) {
 }
 
 TEST(Event, AWaiterCancelledAfterSetRaisesCancelledErrorAndTheOthersStillReturn) {
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Event ev;
     auto a = create_task([&ev]() -> Coro<bool> { co_return co_await ev.wait(); });
     auto b = create_task([&ev]() -> Coro<bool> { co_return co_await ev.wait(); });
@@ -220,7 +203,7 @@ TEST(Event, WaitingOnAnEventBoundToAnotherLoopRaisesRuntimeError) {
 }
 
 TEST(Event, ReprShowsTheFlagAndTheNumberOfWaiters) {
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Event ev;
     EXPECT_NE(ev.repr().find("[unset]>"), std::string::npos) << ev.repr();
     auto t = create_task([&ev]() -> Coro<void> { co_await ev.wait(); });
@@ -238,7 +221,7 @@ namespace {
 
 TEST(Event, WaitForOnEventWaitRaisesTimeoutErrorAndLeavesNoWaiter) {
   // Python's `await asyncio.wait_for(event.wait(), 1.0)` on an event nobody sets.
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Event ev;
     EventLoop& loop = asyncio::get_running_loop();
     EXPECT_THROW(co_await asyncio::wait_for(ev.wait(), 1.0), asyncio::TimeoutError);
@@ -248,7 +231,7 @@ TEST(Event, WaitForOnEventWaitRaisesTimeoutErrorAndLeavesNoWaiter) {
 }
 
 TEST(Event, WaitForOnEventWaitReturnsTrueWhenSetInTime) {
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Event ev;
     EventLoop& loop = asyncio::get_running_loop();
     loop.call_later(0.5, [&ev] { ev.set(); });
@@ -258,7 +241,7 @@ TEST(Event, WaitForOnEventWaitReturnsTrueWhenSetInTime) {
 }
 
 TEST(Event, CreateTaskTakesEventWaitAsItsCoroutine) {
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Event ev;
     Task<bool> waiter = create_task(ev.wait());
     co_await sleep(0);

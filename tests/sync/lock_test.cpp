@@ -27,24 +27,7 @@ using asyncio::RuntimeError;
 using asyncio::sleep;
 using asyncio::Task;
 
-// asyncio::testing::run_virtual with a watchdog: if every task waits forever (a lost wake-up),
-// virtual time jumps to the watchdog, which fails the test instead of letting it hang.
-template <class F>
-auto run_virtual(F body) {
-  using C = std::invoke_result_t<F&>;
-  return asyncio::testing::run_virtual([body = std::move(body)]() mutable -> C {
-    auto watchdog = asyncio::create_task([]() -> Coro<void> {
-      co_await asyncio::sleep(1e6);
-      ADD_FAILURE() << "deadlock: every task waits forever";
-      asyncio::get_running_loop().stop();
-    });
-    struct CancelOnExit {
-      asyncio::Task<void>& task;
-      ~CancelOnExit() { task.cancel(); }
-    } cancel_on_exit{watchdog};
-    co_return co_await body();
-  });
-}
+using asyncio::testing::run_virtual_watched;
 
 TEST(Lock, ANewLockIsUnlocked) {
   Lock lock;
@@ -54,7 +37,7 @@ TEST(Lock, ANewLockIsUnlocked) {
 
 TEST(Lock, AcquireOfAFreeLockReturnsTrueAndLocksIt) {
   Lock lock;
-  const bool r = run_virtual([&]() -> Coro<bool> { co_return co_await lock.acquire(); });
+  const bool r = run_virtual_watched([&]() -> Coro<bool> { co_return co_await lock.acquire(); });
   EXPECT_TRUE(r);
   EXPECT_TRUE(lock.locked());
 }
@@ -72,7 +55,7 @@ TEST(Lock, ReleaseOfAnUnlockedLockRaisesRuntimeError) {
 
 TEST(Lock, ReleaseWithoutWaitersUnlocks) {
   Lock lock;
-  run_virtual([&]() -> Coro<void> {
+  run_virtual_watched([&]() -> Coro<void> {
     co_await lock.acquire();
     EXPECT_TRUE(lock.locked());
     lock.release();
@@ -82,7 +65,7 @@ TEST(Lock, ReleaseWithoutWaitersUnlocks) {
 
 TEST(Lock, WaitersAcquireInFifoOrderOneReleaseAtATime) {
   // CPython's test_acquire.
-  const std::vector<int> result = run_virtual([]() -> Coro<std::vector<int>> {
+  const std::vector<int> result = run_virtual_watched([]() -> Coro<std::vector<int>> {
     Lock lock;
     std::vector<int> result;
     EXPECT_TRUE(co_await lock.acquire());
@@ -118,7 +101,7 @@ TEST(Lock, WaitersAcquireInFifoOrderOneReleaseAtATime) {
 }
 
 TEST(Lock, AWaiterCancelledInTheMiddleOfTheQueueDoesNotBreakFifoOrder) {
-  const std::vector<int> order = run_virtual([]() -> Coro<std::vector<int>> {
+  const std::vector<int> order = run_virtual_watched([]() -> Coro<std::vector<int>> {
     Lock lock;
     std::vector<int> order;
     co_await lock.acquire();
@@ -151,7 +134,7 @@ TEST(Lock, AWaiterCancelledInTheMiddleOfTheQueueDoesNotBreakFifoOrder) {
 
 TEST(Lock, ACancelledWaiterLeavesTheQueueAndRaisesCancelledError) {
   // CPython's test_acquire_cancel.
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Lock lock;
     EXPECT_TRUE(co_await lock.acquire());
     auto task = create_task([&lock]() -> Coro<bool> { co_return co_await lock.acquire(); });
@@ -164,7 +147,7 @@ TEST(Lock, ACancelledWaiterLeavesTheQueueAndRaisesCancelledError) {
 
 TEST(Lock, ALockReleasedWhileItsNextWaiterIsBeingCancelledGoesToTheFollowingWaiter) {
   // CPython's test_cancel_race: B is cancelled, then A releases, in the same loop iteration.
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Lock lock;
     auto fa = asyncio::get_running_loop().create_future<void>();
     auto lockit = [&lock](asyncio::Future<void> blocker) -> Task<void> {
@@ -196,7 +179,7 @@ TEST(Lock, ALockReleasedWhileItsNextWaiterIsBeingCancelledGoesToTheFollowingWait
 
 TEST(Lock, AWaiterCancelledAfterReleaseChoseItPassesTheLockToTheFollowingWaiter) {
   // The reverse order: release() completes B's future, then B is cancelled before it runs.
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Lock lock;
     std::vector<char> acquired;
     co_await lock.acquire();
@@ -221,7 +204,7 @@ TEST(Lock, AWaiterCancelledAfterReleaseChoseItPassesTheLockToTheFollowingWaiter)
 
 TEST(Lock, CancelAndReleaseInOneCallbackHandOverTheLockOnlyOnce) {
   // CPython's test_cancel_release_race (bpo-32734).
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Lock lock;
     int lock_count = 0;
     int call_count = 0;
@@ -253,7 +236,7 @@ TEST(Lock, CancelAndReleaseInOneCallbackHandOverTheLockOnlyOnce) {
 
 TEST(Lock, AWokenWaiterCancelledBeforeANewcomerQueuesStillLetsTheNewcomerIn) {
   // CPython's test_finished_waiter_cancelled.
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Lock lock;
     co_await lock.acquire();
     auto tb = create_task([&lock]() -> Coro<bool> { co_return co_await lock.acquire(); });
@@ -270,7 +253,7 @@ TEST(Lock, AWokenWaiterCancelledBeforeANewcomerQueuesStillLetsTheNewcomerIn) {
 }
 
 TEST(Lock, ANewcomerDoesNotTakeTheLockFromAWokenWaiter) {
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Lock lock;
     std::vector<char> order;
     co_await lock.acquire();
@@ -294,7 +277,7 @@ TEST(Lock, ANewcomerDoesNotTakeTheLockFromAWokenWaiter) {
 }
 
 TEST(Lock, ANewcomerTakesAFreeLockAtOnceWhenEveryWaiterIsCancelled) {
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Lock lock;
     co_await lock.acquire();
     auto tb = create_task([&lock]() -> Coro<bool> { co_return co_await lock.acquire(); });
@@ -312,7 +295,7 @@ TEST(Lock, ANewcomerTakesAFreeLockAtOnceWhenEveryWaiterIsCancelled) {
 
 TEST(Lock, HoldReturnsAGuardThatReleasesOnScopeExit) {
   Lock lock;
-  run_virtual([&]() -> Coro<void> {
+  run_virtual_watched([&]() -> Coro<void> {
     {
       auto held = co_await lock.hold();
       EXPECT_TRUE(held.owns());
@@ -325,7 +308,7 @@ TEST(Lock, HoldReturnsAGuardThatReleasesOnScopeExit) {
 
 TEST(Lock, HoldGuardReleasesWhenAnExceptionLeavesTheScope) {
   Lock lock;
-  EXPECT_THROW(run_virtual([&]() -> Coro<void> {
+  EXPECT_THROW(run_virtual_watched([&]() -> Coro<void> {
                  auto held = co_await lock.hold();
                  EXPECT_TRUE(lock.locked());
                  throw std::logic_error("boom");
@@ -335,7 +318,7 @@ TEST(Lock, HoldGuardReleasesWhenAnExceptionLeavesTheScope) {
 }
 
 TEST(Lock, HoldGuardReleasesWhenTheHoldingTaskIsCancelled) {
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Lock lock;
     auto t = create_task([&lock]() -> Coro<void> {
       auto held = co_await lock.hold();
@@ -351,7 +334,7 @@ TEST(Lock, HoldGuardReleasesWhenTheHoldingTaskIsCancelled) {
 
 TEST(Lock, HoldGuardReleasedEarlyDoesNotReleaseAgain) {
   Lock lock;
-  run_virtual([&]() -> Coro<void> {
+  run_virtual_watched([&]() -> Coro<void> {
     auto held = co_await lock.hold();
     held.release();
     EXPECT_FALSE(held.owns());
@@ -363,7 +346,7 @@ TEST(Lock, HoldGuardReleasedEarlyDoesNotReleaseAgain) {
 
 TEST(Lock, HoldGuardMovedReleasesOnceFromItsNewOwner) {
   Lock lock;
-  run_virtual([&]() -> Coro<void> {
+  run_virtual_watched([&]() -> Coro<void> {
     Held<Lock> outer;
     {
       auto held = co_await lock.hold();
@@ -379,7 +362,7 @@ TEST(Lock, HoldGuardMovedReleasesOnceFromItsNewOwner) {
 TEST(Lock, HoldGuardWhoseLockWasReleasedByHandReportsToTheExceptionHandler) {
   // Python's `async with lock:` around a body that releases the lock itself raises RuntimeError at
   // __aexit__; a destructor cannot throw, so the guard reports it.
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Lock lock;
     asyncio::testing::HandlerCapture capture(asyncio::get_running_loop());
     {
@@ -440,7 +423,7 @@ TEST(Lock, AnUncontendedLockDoesNotCheckItsLoopAsInCPython) {
 }
 
 TEST(Lock, ReprShowsTheStateAndTheNumberOfWaiters) {
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Lock lock;
     EXPECT_NE(lock.repr().find("[unlocked]>"), std::string::npos) << lock.repr();
     EXPECT_EQ(lock.repr().rfind("<asyncio::Lock object at 0x", 0), 0u) << lock.repr();
@@ -478,7 +461,7 @@ namespace {
 
 TEST(Lock, WaitForOnAcquireTakesTheLockWhenItIsReleasedInTime) {
   // Python's `await asyncio.wait_for(lock.acquire(), 1.0)`.
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Lock lock;
     co_await lock.acquire();
     asyncio::get_running_loop().call_later(0.5, [&lock] { lock.release(); });
@@ -489,7 +472,7 @@ TEST(Lock, WaitForOnAcquireTakesTheLockWhenItIsReleasedInTime) {
 }
 
 TEST(Lock, WaitForOnAcquireThatTimesOutLeavesTheLockToTheNextWaiter) {
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Lock lock;
     co_await lock.acquire();
     EXPECT_THROW(co_await asyncio::wait_for(lock.acquire(), 1.0), asyncio::TimeoutError);

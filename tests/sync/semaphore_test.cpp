@@ -26,24 +26,7 @@ using asyncio::sleep;
 using asyncio::Task;
 using asyncio::ValueError;
 
-// asyncio::testing::run_virtual with a watchdog: if every task waits forever (a lost wake-up),
-// virtual time jumps to the watchdog, which fails the test instead of letting it hang.
-template <class F>
-auto run_virtual(F body) {
-  using C = std::invoke_result_t<F&>;
-  return asyncio::testing::run_virtual([body = std::move(body)]() mutable -> C {
-    auto watchdog = asyncio::create_task([]() -> Coro<void> {
-      co_await asyncio::sleep(1e6);
-      ADD_FAILURE() << "deadlock: every task waits forever";
-      asyncio::get_running_loop().stop();
-    });
-    struct CancelOnExit {
-      asyncio::Task<void>& task;
-      ~CancelOnExit() { task.cancel(); }
-    } cancel_on_exit{watchdog};
-    co_return co_await body();
-  });
-}
+using asyncio::testing::run_virtual_watched;
 
 // A task that acquires `sem` and records `id` (CPython's c1, c2, ...).
 Task<bool> acquirer(Semaphore& sem, std::vector<int>& result, int id) {
@@ -86,7 +69,7 @@ TEST(Semaphore, AnInitialValueOfZeroIsLocked) {
 }
 
 TEST(Semaphore, AcquireTakesAPermitAndTheLastPermitLocksIt) {
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Semaphore sem(2);
     EXPECT_TRUE(co_await sem.acquire());
     EXPECT_EQ(sem.value(), 1);
@@ -99,7 +82,7 @@ TEST(Semaphore, AcquireTakesAPermitAndTheLastPermitLocksIt) {
 
 TEST(Semaphore, ReleaseWithoutWaitersGivesThePermitBack) {
   // CPython's test_release_no_waiters.
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Semaphore sem;
     co_await sem.acquire();
     EXPECT_TRUE(sem.locked());
@@ -111,7 +94,7 @@ TEST(Semaphore, ReleaseWithoutWaitersGivesThePermitBack) {
 
 TEST(Semaphore, ReleaseHandsThePermitToTheFirstWaiter) {
   // CPython's test_acquire.
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Semaphore sem(3);
     std::vector<int> result;
     EXPECT_TRUE(co_await sem.acquire());
@@ -148,7 +131,7 @@ TEST(Semaphore, ReleaseHandsThePermitToTheFirstWaiter) {
 
 TEST(Semaphore, ACancelledWaiterLeavesTheQueue) {
   // CPython's test_acquire_cancel.
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Semaphore sem;
     co_await sem.acquire();
     auto acquire = create_task([&sem]() -> Coro<bool> { co_return co_await sem.acquire(); });
@@ -161,7 +144,7 @@ TEST(Semaphore, ACancelledWaiterLeavesTheQueue) {
 
 TEST(Semaphore, WaitersCancelledBeforeTheReleaseDoNotTakeThePermit) {
   // CPython's test_acquire_cancel_before_awoken.
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Semaphore sem(0);
     std::vector<int> result;
     Task<bool> t1 = acquirer(sem, result, 1);
@@ -188,7 +171,7 @@ TEST(Semaphore, WaitersCancelledBeforeTheReleaseDoNotTakeThePermit) {
 
 TEST(Semaphore, ReleaseAfterTheFirstWaiterIsCancelledGoesToTheSecond) {
   // CPython's test_acquire_hang.
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Semaphore sem(0);
     std::vector<int> result;
     Task<bool> t1 = acquirer(sem, result, 1);
@@ -207,7 +190,7 @@ TEST(Semaphore, ReleaseAfterTheFirstWaiterIsCancelledGoesToTheSecond) {
 TEST(Semaphore, ASemaphoreReleasedWhileItsWaiterIsBeingCancelledKeepsThePermit) {
   // release() promises the permit to the waiter; the waiter is then cancelled before it runs: it
   // must give the permit back rather than lose it.
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Semaphore sem(0);
     std::vector<int> result;
     Task<bool> t1 = acquirer(sem, result, 1);
@@ -223,7 +206,7 @@ TEST(Semaphore, ASemaphoreReleasedWhileItsWaiterIsBeingCancelledKeepsThePermit) 
 }
 
 TEST(Semaphore, APermitGivenBackByACancelledWaiterGoesToTheNextWaiter) {
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Semaphore sem(0);
     std::vector<int> result;
     Task<bool> t1 = acquirer(sem, result, 1);
@@ -245,7 +228,7 @@ TEST(Semaphore, APermitGivenBackByACancelledWaiterGoesToTheNextWaiter) {
 
 TEST(Semaphore, AReleaseAndACancelInTheSameStepDoNotHangTheSemaphore) {
   // CPython's test_acquire_no_hang.
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Semaphore sem(1);
     Task<void> t2;
     auto t1 = create_task([&]() -> Coro<void> {
@@ -275,7 +258,7 @@ TEST(Semaphore, AReleaseAndACancelInTheSameStepDoNotHangTheSemaphore) {
 
 TEST(Semaphore, TasksReacquiringInALoopAlternateInFifoOrder) {
   // CPython's test_acquire_fifo_order.
-  const std::vector<std::string> result = run_virtual([]() -> Coro<std::vector<std::string>> {
+  const std::vector<std::string> result = run_virtual_watched([]() -> Coro<std::vector<std::string>> {
     Semaphore sem(1);
     std::vector<std::string> result;
     std::vector<Task<void>> tasks;
@@ -297,7 +280,7 @@ TEST(Semaphore, TasksReacquiringInALoopAlternateInFifoOrder) {
 
 TEST(Semaphore, ATaskReleasingAndReacquiringQueuesBehindTheWaiters) {
   // CPython's test_acquire_fifo_order_2.
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Semaphore sem(1);
     std::vector<int> result;
     auto t1 = acquirer(sem, result, 1);
@@ -322,7 +305,7 @@ TEST(Semaphore, ATaskReleasingAndReacquiringQueuesBehindTheWaiters) {
 
 TEST(Semaphore, AWaiterCancelledInTheMiddleOfTheQueueDoesNotBreakFifoOrder) {
   // CPython's test_acquire_fifo_order_3, with the cancelled waiter in the middle.
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Semaphore sem(0);
     std::vector<int> result;
     std::vector<Task<bool>> tasks;
@@ -341,7 +324,7 @@ TEST(Semaphore, AWaiterCancelledInTheMiddleOfTheQueueDoesNotBreakFifoOrder) {
 }
 
 TEST(Semaphore, ANewcomerQueuesBehindAWokenWaiterEvenWithAPermitFree) {
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Semaphore sem(0);
     std::vector<int> result;
     auto t1 = acquirer(sem, result, 1);
@@ -360,7 +343,7 @@ TEST(Semaphore, ANewcomerQueuesBehindAWokenWaiterEvenWithAPermitFree) {
 
 TEST(Semaphore, HoldGuardReleasesOnScopeExitAndOnException) {
   Semaphore sem(1);
-  run_virtual([&]() -> Coro<void> {
+  run_virtual_watched([&]() -> Coro<void> {
     {
       auto held = co_await sem.hold();
       EXPECT_EQ(sem.value(), 0);
@@ -393,7 +376,7 @@ TEST(Semaphore, WaitingOnASemaphoreBoundToAnotherLoopRaisesRuntimeError) {
 
 TEST(Semaphore, ReprShowsTheValueOrLockedAndTheWaiters) {
   // CPython's test_repr.
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Semaphore sem;
     EXPECT_NE(sem.repr().find("[unlocked, value:1]>"), std::string::npos) << sem.repr();
     co_await sem.acquire();
@@ -419,7 +402,7 @@ TEST(BoundedSemaphore, ReleaseBeyondTheInitialValueRaisesValueError) {
 }
 
 TEST(BoundedSemaphore, ReleaseWithinTheBoundWorksAndTheNextOneRaises) {
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     BoundedSemaphore sem(2);
     co_await sem.acquire();
     co_await sem.acquire();
@@ -440,7 +423,7 @@ TEST(BoundedSemaphore, TheBoundHoldsThroughASemaphoreReference) {
 TEST(BoundedSemaphore, ANegativeInitialValueRaisesValueError) { EXPECT_THROW(BoundedSemaphore(-1), ValueError); }
 
 TEST(BoundedSemaphore, HoldGuardReleasesWithinTheBound) {
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     BoundedSemaphore sem(1);
     {
       auto held = co_await sem.hold();
@@ -456,7 +439,7 @@ TEST(BoundedSemaphore, HoldGuardReleasesWithinTheBound) {
 namespace {
 
 TEST(Semaphore, GatherOfAcquiresTakesOnePermitEach) {
-  run_virtual([]() -> Coro<void> {
+  run_virtual_watched([]() -> Coro<void> {
     Semaphore sem(2);
     auto [a, b] = co_await asyncio::gather(sem.acquire(), sem.acquire());
     EXPECT_TRUE(a);

@@ -28,24 +28,7 @@ using asyncio::Semaphore;
 using asyncio::sleep;
 using asyncio::Task;
 
-// asyncio::testing::run_virtual with a watchdog: if every task waits forever (a lost wake-up),
-// virtual time jumps to the watchdog, which fails the test instead of letting it hang.
-template <class F>
-auto run_virtual(F body) {
-  using C = std::invoke_result_t<F&>;
-  return asyncio::testing::run_virtual([body = std::move(body)]() mutable -> C {
-    auto watchdog = asyncio::create_task([]() -> Coro<void> {
-      co_await asyncio::sleep(1e6);
-      ADD_FAILURE() << "deadlock: every task waits forever";
-      asyncio::get_running_loop().stop();
-    });
-    struct CancelOnExit {
-      asyncio::Task<void>& task;
-      ~CancelOnExit() { task.cancel(); }
-    } cancel_on_exit{watchdog};
-    co_return co_await body();
-  });
-}
+using asyncio::testing::run_virtual_watched;
 
 constexpr int kInitialWaiters = 10'000;
 constexpr int kLateArrivals = 1'000;
@@ -107,7 +90,7 @@ Task<void> spawn(P& prim, Record& r, int id, double hold) {
 // the primitive's invariant against the number of holders.
 template <class P, class Check>
 void run_stress(P& prim, std::uint32_t seed, Record& r, Check check) {
-  run_virtual([&]() -> Coro<void> {
+  run_virtual_watched([&]() -> Coro<void> {
     std::mt19937 rng(seed);
     auto pick_hold = [&rng]() {
       const auto x = rng() % 4;

@@ -178,6 +178,41 @@ class EventLoop {
   /// iteration). Throws RuntimeError on a monotonic clock, ValueError if negative.
   void advance_time(double seconds);
 
+  // --- watching file descriptors (loop/io_watch.cpp) -------------------------------------------
+
+  /// Python's loop.add_reader(fd, callback, *args): runs fn(args...) in the loop whenever `fd` is
+  /// readable, level-triggered (again in each iteration while unread data or an error remains),
+  /// until remove_reader(fd). A reader already set for `fd` is replaced. The descriptor stays the
+  /// caller's: the loop never closes it, and it must be removed before it is closed.
+  /// ValueError for a negative fd; OSError if the system refuses to watch it (PermissionError for
+  /// a regular file, OSError EBADF for a closed descriptor); RuntimeError if the loop is closed.
+  template <class F, class... Args>
+  requires std::is_invocable_v < std::decay_t<F>
+  &, std::decay_t<Args>&... > void add_reader(int fd, F&& fn, Args&&... args) {
+    check_loop_thread("add_reader");
+    set_fd_callback(fd, detail::io_readable,
+                    new detail::CallbackNode(this, detail::bind_callback(std::forward<F>(fn), std::forward<Args>(args)...),
+                                             false));
+  }
+
+  /// Python's loop.add_writer(fd, callback, *args): the same for writability.
+  template <class F, class... Args>
+  requires std::is_invocable_v < std::decay_t<F>
+  &, std::decay_t<Args>&... > void add_writer(int fd, F&& fn, Args&&... args) {
+    check_loop_thread("add_writer");
+    set_fd_callback(fd, detail::io_writable,
+                    new detail::CallbackNode(this, detail::bind_callback(std::forward<F>(fn), std::forward<Args>(args)...),
+                                             false));
+  }
+
+  /// Python's loop.remove_reader(fd): stops watching `fd` for reading; a call already scheduled by
+  /// readiness in this iteration does not run. Returns whether a reader was set (false on a closed
+  /// loop, as in asyncio).
+  bool remove_reader(int fd);
+
+  /// Python's loop.remove_writer(fd): the same for writing.
+  bool remove_writer(int fd);
+
   // --- running and stopping -------------------------------------------------------------------
 
   /// Runs iterations until stop() is called. Throws RuntimeError if the loop is closed, already
@@ -298,6 +333,10 @@ class EventLoop {
   bool try_post(detail::CallbackNode* node);
   void drain_inbox();
   void cancel_timer(detail::CallbackNode& node) noexcept;
+  void set_fd_callback(int fd, unsigned which, detail::CallbackNode* node);
+  bool clear_fd_callback(int fd, unsigned which);
+  static void io_ready(void* self, int fd, unsigned events);
+  void release_fd_callbacks() noexcept;
   void run_iteration();
   void enter_running(const char* what);
   void leave_running() noexcept;
@@ -308,6 +347,12 @@ class EventLoop {
   detail::ReadyQueue ready_;
   detail::TimerHeap timers_;
   std::unique_ptr<detail::Backend> backend_;
+  /// Per descriptor number: its reader and writer callbacks (null when not watched for that).
+  struct FdCallbacks {
+    detail::CallbackNode* reader = nullptr;
+    detail::CallbackNode* writer = nullptr;
+  };
+  std::vector<FdCallbacks> fds_;
   std::unique_ptr<Executor> default_executor_;
   ExceptionHandler exception_handler_;
   detail::LoopAnchor* anchor_;

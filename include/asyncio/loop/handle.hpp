@@ -36,6 +36,10 @@ struct CallbackNode final : TimerNode, PoolAllocated {
   bool is_timer;
 };
 
+/// Runs the node's callback once; an exception goes to its loop's exception handler with the
+/// context Python's Handle._run gives ("Exception in callback"). Loop thread only.
+void run_handle_callback(CallbackNode& node) noexcept;
+
 inline void retain(CallbackNode* n) noexcept { ++n->refs; }
 inline void release(CallbackNode* n) noexcept {
   if (--n->refs == 0) delete n;

@@ -12,21 +12,19 @@
 #include <string>
 #include <system_error>
 
-namespace asyncio::detail {
+#include "asyncio/os_error.hpp"
 
-namespace {
-[[noreturn]] void throw_errno(const char* what) { throw std::system_error(errno, std::generic_category(), what); }
-}  // namespace
+namespace asyncio::detail {
 
 EpollBackend::EpollBackend() {
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
-  if (epoll_fd_ < 0) throw_errno("epoll_create1");
+  if (epoll_fd_ < 0) throw_last_os_error("epoll_create1");
   wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (wake_fd_ < 0) {
     const int saved = errno;
     ::close(epoll_fd_);
     errno = saved;
-    throw_errno("eventfd");
+    throw_last_os_error("eventfd");
   }
   epoll_event ev{};
   ev.events = EPOLLIN;
@@ -36,7 +34,7 @@ EpollBackend::EpollBackend() {
     ::close(wake_fd_);
     ::close(epoll_fd_);
     errno = saved;
-    throw_errno("epoll_ctl(eventfd)");
+    throw_last_os_error("epoll_ctl(eventfd)");
   }
 }
 
@@ -45,7 +43,7 @@ EpollBackend::~EpollBackend() {
   ::close(epoll_fd_);
 }
 
-void EpollBackend::poll(Duration timeout) {
+std::size_t EpollBackend::poll(Duration timeout, IoReadyFn on_ready, void* context) {
   epoll_event events[64];
   int n;
   const std::int64_t ns = timeout.count();
@@ -58,7 +56,7 @@ void EpollBackend::poll(Duration timeout) {
     n = ::epoll_pwait2(epoll_fd_, events, 64, ns < 0 ? nullptr : &ts, nullptr);
     if (n < 0 && errno == ENOSYS) {
       have_pwait2_ = false;
-      return poll(timeout);
+      return poll(timeout, on_ready, context);
     }
   } else {
     // Round up: waking a little late costs nothing, waking early makes the loop spin.
@@ -67,12 +65,59 @@ void EpollBackend::poll(Duration timeout) {
     n = ::epoll_wait(epoll_fd_, events, 64, ms);
   }
   if (n < 0) {
-    if (errno == EINTR) return;
-    throw_errno("epoll_wait");
+    if (errno == EINTR) return 0;
+    throw_last_os_error("epoll_wait");
   }
+  std::size_t reported = 0;
   for (int i = 0; i < n; ++i) {
-    if (events[i].data.fd == wake_fd_) drain_wakeups();
+    const int fd = events[i].data.fd;
+    if (fd == wake_fd_) {
+      drain_wakeups();
+      continue;
+    }
+    const std::uint32_t e = events[i].events;
+    unsigned ready = 0;
+    if (e & (EPOLLIN | EPOLLPRI | EPOLLRDHUP)) ready |= io_readable;
+    if (e & EPOLLOUT) ready |= io_writable;
+    if (e & (EPOLLERR | EPOLLHUP)) ready |= io_readable | io_writable;
+    on_ready(context, fd, ready);
+    ++reported;
   }
+  return reported;
+}
+
+void EpollBackend::watch(int fd, unsigned old_interest, unsigned new_interest) {
+  // Equal interests still reach the kernel (a replaced reader): the descriptor may have been
+  // closed and its number reused behind the loop's back, and MOD then ADD re-registers it.
+  if (old_interest == 0 && new_interest == 0) return;
+  epoll_event ev{};
+  ev.events = ((new_interest & io_readable) ? EPOLLIN : 0u) | ((new_interest & io_writable) ? EPOLLOUT : 0u);
+  ev.data.fd = fd;
+  if (new_interest == 0) {
+    // A descriptor closed without remove_reader() has already left the epoll set: nothing to undo.
+    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, &ev) < 0 && errno != ENOENT && errno != EBADF) {
+      throw_last_os_error("epoll_ctl(DEL, fd " + std::to_string(fd) + ")");
+    }
+    --watched_;
+    return;
+  }
+  int op = old_interest == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
+  int r = ::epoll_ctl(epoll_fd_, op, fd, &ev);
+  // The loop's record and the kernel's can disagree when a watched descriptor was closed (the
+  // kernel forgot it) and its number reused, or when the same file is watched again: try the
+  // other operation once.
+  if (r < 0 && op == EPOLL_CTL_MOD && errno == ENOENT) {
+    op = EPOLL_CTL_ADD;
+    r = ::epoll_ctl(epoll_fd_, op, fd, &ev);
+  } else if (r < 0 && op == EPOLL_CTL_ADD && errno == EEXIST) {
+    op = EPOLL_CTL_MOD;
+    r = ::epoll_ctl(epoll_fd_, op, fd, &ev);
+  }
+  if (r < 0) {
+    throw_last_os_error(std::string(op == EPOLL_CTL_ADD ? "epoll_ctl(ADD" : "epoll_ctl(MOD") + ", fd " +
+                        std::to_string(fd) + ")");
+  }
+  if (old_interest == 0) ++watched_;
 }
 
 void EpollBackend::drain_wakeups() noexcept {

@@ -1,5 +1,8 @@
 #pragma once
-/// The epoll backend: epoll_pwait2 for nanosecond timeouts, an eventfd for cross-thread wake-ups.
+/// The epoll backend: epoll_pwait2 for nanosecond timeouts, an eventfd for cross-thread wake-ups,
+/// level-triggered interest per descriptor (what add_reader/add_writer promise, as selectors do).
+
+#include <cstddef>
 
 #include "asyncio/loop/backend.hpp"
 
@@ -12,15 +15,17 @@ class EpollBackend final : public Backend {
   EpollBackend(const EpollBackend&) = delete;
   EpollBackend& operator=(const EpollBackend&) = delete;
 
-  void poll(Duration timeout) override;
+  std::size_t poll(Duration timeout, IoReadyFn on_ready, void* context) override;
+  void watch(int fd, unsigned old_interest, unsigned new_interest) override;
   void wake() noexcept override;
   [[nodiscard]] const char* name() const noexcept override { return "epoll"; }
-  /// Only the wake-up eventfd is registered so far: nothing for a non-waiting poll to find.
-  [[nodiscard]] bool has_sources() const noexcept override { return false; }
+  /// True while a descriptor other than the wake-up eventfd is registered.
+  [[nodiscard]] bool has_sources() const noexcept override { return watched_ != 0; }
 
  private:
   void drain_wakeups() noexcept;
 
+  std::size_t watched_ = 0;
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
   bool have_pwait2_ = true;
