@@ -4,6 +4,7 @@
 /// spelling.
 
 #include "asyncio/exceptions.hpp"
+#include "asyncio/os_error.hpp"
 
 // coro: generators and coroutines
 #include "asyncio/coro/coro.hpp"
@@ -38,6 +39,12 @@
 #include "asyncio/sync/lock.hpp"
 #include "asyncio/sync/queue.hpp"
 #include "asyncio/sync/semaphore.hpp"
+
+// net: sockets, names
+#include "asyncio/net/dns.hpp"
+#include "asyncio/net/sock_ops.hpp"
+#include "asyncio/net/socket.hpp"
+#include "asyncio/net/socket_address.hpp"
 
 // thread: other threads
 #include "asyncio/thread/concurrent_future.hpp"
