@@ -41,10 +41,16 @@
 #include "asyncio/sync/semaphore.hpp"
 
 // net: sockets, names
+#include "asyncio/net/connection.hpp"
 #include "asyncio/net/dns.hpp"
+#include "asyncio/net/protocol.hpp"
+#include "asyncio/net/protocol_factory.hpp"
+#include "asyncio/net/server.hpp"
 #include "asyncio/net/sock_ops.hpp"
 #include "asyncio/net/socket.hpp"
 #include "asyncio/net/socket_address.hpp"
+#include "asyncio/net/socket_transport.hpp"
+#include "asyncio/net/transport.hpp"
 
 // thread: other threads
 #include "asyncio/thread/concurrent_future.hpp"
