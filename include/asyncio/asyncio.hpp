@@ -43,6 +43,7 @@
 // net: sockets, names
 #include "asyncio/net/connection.hpp"
 #include "asyncio/net/dns.hpp"
+#include "asyncio/net/flow_control.hpp"
 #include "asyncio/net/protocol.hpp"
 #include "asyncio/net/protocol_factory.hpp"
 #include "asyncio/net/server.hpp"
@@ -50,6 +51,11 @@
 #include "asyncio/net/socket.hpp"
 #include "asyncio/net/socket_address.hpp"
 #include "asyncio/net/socket_transport.hpp"
+#include "asyncio/net/stream_errors.hpp"
+#include "asyncio/net/stream_protocol.hpp"
+#include "asyncio/net/stream_reader.hpp"
+#include "asyncio/net/stream_writer.hpp"
+#include "asyncio/net/streams.hpp"
 #include "asyncio/net/transport.hpp"
 
 // thread: other threads
