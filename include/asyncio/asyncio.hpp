@@ -58,6 +58,10 @@
 #include "asyncio/net/streams.hpp"
 #include "asyncio/net/transport.hpp"
 
+// process: subprocesses
+#include "asyncio/process/pipe.hpp"
+#include "asyncio/process/process.hpp"
+
 // thread: other threads
 #include "asyncio/thread/concurrent_future.hpp"
 #include "asyncio/thread/run_coroutine_threadsafe.hpp"

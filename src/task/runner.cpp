@@ -1,5 +1,8 @@
 #include "asyncio/task/runner.hpp"
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <thread>
 #include <vector>
 
@@ -19,6 +22,79 @@ void run_until_done(EventLoop& loop, AnyFuture future) {
   future.remove_done_callback(id);
   if (!future.done()) throw RuntimeError("Event loop stopped before Future completed.");
 }
+
+// --- Ctrl-C (CPython 3.11+ runners.py: Runner.run and Runner._on_sigint) ---------------------------
+
+struct SigintGuard::State {
+  EventLoop* loop = nullptr;
+  AnyFuture main;
+  int interrupts = 0;
+  bool installed = false;  // our handler is still the loop's SIGINT handler
+};
+
+namespace {
+
+/// Lives in the SIGINT handler's closure: when the loop drops the handler (removed by the first
+/// SIGINT, by the guard, or replaced by the user), the guard learns that it is no longer installed.
+class InstalledMark {
+ public:
+  explicit InstalledMark(std::shared_ptr<SigintGuard::State> state) noexcept : state_(std::move(state)) {
+    state_->installed = true;
+  }
+  InstalledMark(InstalledMark&&) noexcept = default;
+  InstalledMark& operator=(InstalledMark&&) = delete;
+  ~InstalledMark() {
+    if (state_) state_->installed = false;
+  }
+  [[nodiscard]] SigintGuard::State& state() const noexcept { return *state_; }
+
+ private:
+  std::shared_ptr<SigintGuard::State> state_;
+};
+
+void on_sigint(SigintGuard::State& state) {
+  ++state.interrupts;
+  // The default disposition comes back now: a second SIGINT terminates the process.
+  state.loop->remove_signal_handler(SIGINT);
+  if (!state.main.done()) state.main.cancel();
+}
+
+bool sigint_is_default() noexcept {
+  if (::getpid() != ::gettid()) return false;  // CPython: only in the main thread
+  struct sigaction current {};
+  if (::sigaction(SIGINT, nullptr, &current) != 0) return false;
+  if ((current.sa_flags & SA_SIGINFO) != 0 || current.sa_handler != SIG_DFL) return false;
+  sigset_t mask;
+  if (pthread_sigmask(SIG_BLOCK, nullptr, &mask) != 0) return false;
+  return sigismember(&mask, SIGINT) == 0;  // blocked: the program waits for it its own way
+}
+
+}  // namespace
+
+SigintGuard::SigintGuard(EventLoop& loop, AnyFuture main) : loop_(loop) {
+  if (!sigint_is_default()) return;
+  auto state = std::make_shared<State>();
+  state->loop = &loop;
+  state->main = std::move(main);
+  try {
+    loop.add_signal_handler(SIGINT, [mark = InstalledMark(state)] { on_sigint(mark.state()); });
+  } catch (...) {  // no signalfd (descriptor limit...): run without Ctrl-C handling, as before
+    return;
+  }
+  state_ = std::move(state);
+}
+
+SigintGuard::~SigintGuard() {
+  if (state_ && state_->installed) {
+    try {
+      loop_.remove_signal_handler(SIGINT);
+    } catch (...) {
+    }
+  }
+}
+
+bool SigintGuard::interrupted() const noexcept { return state_ && state_->interrupts > 0; }
+
 }  // namespace detail
 
 namespace {

@@ -46,6 +46,10 @@ class Coro;
 namespace detail {
 class TaskBase;
 struct LoopAccess;
+class SignalWatch;
+/// add_signal_handler's non-template part (loop/signal_watch.cpp): validates `sig`, makes `watch` on
+/// first use and installs `callback` for it.
+void add_signal_handler(EventLoop& loop, std::shared_ptr<SignalWatch>& watch, int sig, Callback callback);
 
 /// Something the loop keeps alive while it is pending: a Task. (asyncio keeps only weak references
 /// to tasks, so a task nobody holds can vanish mid-flight; this loop owns them until they finish.)
@@ -213,6 +217,34 @@ class EventLoop {
   /// Python's loop.remove_writer(fd): the same for writing.
   bool remove_writer(int fd);
 
+  // --- signals (loop/signal_watch.cpp; see loop/signal_watch.hpp for the mechanism) -------------
+
+  /// Python's loop.add_signal_handler(sig, callback, *args): runs fn(args...) as a loop callback
+  /// (like call_soon) each time signal `sig` arrives, until remove_signal_handler(sig) or close().
+  /// A handler already set for `sig` is replaced. While a handler is set, `sig` is blocked in the
+  /// calling thread (which must be the loop's thread) and read from a signalfd; threads started
+  /// from it meanwhile inherit the block, and a signal another thread receives is forwarded here.
+  /// ValueError for a number that is not a signal; RuntimeError for SIGKILL and SIGSTOP ("cannot be
+  /// caught"), for a signal another loop of this process handles, and on a closed loop. A callable
+  /// returning a coroutine does not compile (Python raises TypeError).
+  template <class F, class... Args>
+  requires std::is_invocable_v < std::decay_t<F>
+  &, std::decay_t<Args>&... > void add_signal_handler(int sig, F&& fn, Args&&... args) {
+    using R = std::invoke_result_t<std::decay_t<F>&, std::decay_t<Args>&...>;
+    static_assert(
+        !requires { typename R::promise_type; },
+        "coroutines cannot be used with add_signal_handler(): start a task from the handler");
+    check_loop_thread("add_signal_handler");
+    detail::add_signal_handler(*this, signals_, sig,
+                               detail::bind_callback(std::forward<F>(fn), std::forward<Args>(args)...));
+  }
+
+  /// Python's loop.remove_signal_handler(sig): removes the handler (a call already scheduled by a
+  /// signal does not run), restores the signal's previous disposition and unblocks it in this
+  /// thread if add_signal_handler blocked it; an instance of `sig` still pending is discarded.
+  /// Returns whether a handler was set (false on a closed loop). ValueError if `sig` is not a signal.
+  bool remove_signal_handler(int sig);
+
   // --- running and stopping -------------------------------------------------------------------
 
   /// Runs iterations until stop() is called. Throws RuntimeError if the loop is closed, already
@@ -369,6 +401,9 @@ class EventLoop {
   bool stopping_ = false;
   std::thread::id thread_id_;
   LoopStats stats_;
+  /// Signal handlers, made on first use (a shared_ptr: its deleter is bound in loop/signal_watch.cpp,
+  /// where the type is complete; a unique_ptr would need it wherever ~EventLoop is compiled).
+  std::shared_ptr<detail::SignalWatch> signals_;
 
   // shared with other threads (call_soon_threadsafe)
   std::mutex inbox_mutex_;

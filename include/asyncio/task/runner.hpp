@@ -7,6 +7,17 @@
 /// still pending and waits for them, shuts the default executor down (its threads are joined off
 /// the loop, so jobs that call back into the loop can finish), closes the loop, and returns the
 /// coroutine's result or rethrows its exception.
+///
+/// Ctrl-C, as CPython 3.11+'s asyncio.Runner: when run() runs in the process's main thread and
+/// SIGINT has its default disposition (the user installed no handler of their own, and does not
+/// block it), the first SIGINT cancels the main task instead of killing the process, and restores
+/// SIGINT's default disposition, so that a second SIGINT kills the process as usual. If the main
+/// task then ends cancelled (it did not swallow the cancellation, and no other cancel() is left
+/// pending: uncancel() gives 0), run() raises KeyboardInterrupt; if it caught the CancelledError
+/// and returned, run() returns its result. SIGINT is read through the loop's
+/// add_signal_handler (loop/signal_watch.hpp) while the main task runs, and everything is restored
+/// when run() returns. (CPython's second SIGINT raises KeyboardInterrupt in whatever code runs; a
+/// C++ program cannot raise from a signal handler, so the default action, termination, applies.)
 
 #include <memory>
 #include <type_traits>
@@ -15,6 +26,7 @@
 #include "asyncio/coro/coro.hpp"
 #include "asyncio/loop/event_loop.hpp"
 #include "asyncio/task/future.hpp"
+#include "asyncio/task/keyboard_interrupt.hpp"
 #include "asyncio/task/task.hpp"
 
 namespace asyncio {
@@ -30,6 +42,42 @@ template <class T>
 struct is_future_handle<Future<T>> : std::true_type {};
 template <class T>
 struct is_future_handle<Task<T>> : std::true_type {};
+
+/// Runner::run's SIGINT handling for one run (see the top of this file): installs the handler if
+/// this is the main thread and SIGINT has its default disposition and is not blocked; removes it
+/// again on destruction if it is still installed (the first SIGINT removes it itself, and the user
+/// may have replaced it).
+class SigintGuard {
+ public:
+  SigintGuard(EventLoop& loop, AnyFuture main);
+  ~SigintGuard();
+  SigintGuard(const SigintGuard&) = delete;
+  SigintGuard& operator=(const SigintGuard&) = delete;
+
+  /// Whether a SIGINT arrived during this run.
+  [[nodiscard]] bool interrupted() const noexcept;
+
+  /// What the guard shares with its handler's closure (task/runner.cpp).
+  struct State;
+
+ private:
+  EventLoop& loop_;
+  std::shared_ptr<State> state_;  // null: not installed
+};
+
+/// The main task of Runner::run: a Task for a Coro or a callable, the handle itself for a Future or
+/// Task handle.
+template <class A>
+auto main_future(EventLoop& loop, A&& awaitable) {
+  if constexpr (is_future_handle<std::remove_cvref_t<A>>::value) {
+    if (awaitable.get_loop_ptr() != &loop) {
+      throw ValueError("The future belongs to a different loop than the one specified as the loop argument");
+    }
+    return std::remove_cvref_t<A>(std::forward<A>(awaitable));
+  } else {
+    return asyncio::create_task(loop, std::forward<A>(awaitable));
+  }
+}
 
 }  // namespace detail
 
@@ -76,12 +124,31 @@ class Runner {
 
   /// Runs `coro` (a Coro, or a callable returning one) in a task on this runner's loop until it is
   /// done; returns its result or rethrows its exception. RuntimeError if a loop already runs in this
-  /// thread or the runner is closed.
+  /// thread or the runner is closed. KeyboardInterrupt if a SIGINT cancelled the task (see the top
+  /// of this file).
   template <class A>
   auto run(A&& coro) {
     if (detail::running_loop() != nullptr)
       throw RuntimeError("Runner.run() cannot be called from a running event loop");
-    return get_loop().run_until_complete(std::forward<A>(coro));
+    EventLoop& loop = get_loop();
+    auto main = detail::main_future(loop, std::forward<A>(coro));
+    detail::SigintGuard guard(loop, main);
+    try {
+      // A Future handle the caller keeps is read by copy, as run_until_complete does for lvalues.
+      using Handle = decltype(main);
+      constexpr bool keep = detail::is_future_handle<std::remove_cvref_t<A>>::value && std::is_lvalue_reference_v<A>;
+      Handle handle = main;
+      return loop.run_until_complete(static_cast<std::conditional_t<keep, Handle&, Handle&&>>(handle));
+    } catch (const CancelledError&) {
+      if (guard.interrupted()) {
+        if constexpr (requires { main.uncancel(); }) {
+          if (main.uncancel() == 0) throw KeyboardInterrupt();
+        } else {
+          throw KeyboardInterrupt();
+        }
+      }
+      throw;
+    }
   }
 
   /// Cancels what is still pending and waits for it, shuts the default executor down, closes the

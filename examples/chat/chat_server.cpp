@@ -1,0 +1,145 @@
+// A chat server: every line a client sends goes to every other client, prefixed with its name.
+// Each client runs a TaskGroup of two tasks: one reads its lines and hands them to the others'
+// queues, one writes what its own queue receives. When either ends (EOF, an error, a client too
+// slow to keep up) the group cancels the other, and the client leaves.
+//
+//   chat_server [host] [port] [--until-stdin-closes]    (defaults: 127.0.0.1 and 0)
+//
+// Prints "serving on HOST:PORT". Try two terminals with: nc 127.0.0.1 PORT
+
+#include <unistd.h>
+#include <asyncio/asyncio.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <list>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace {
+
+/// A client's outgoing lines. Bounded: a client that does not read is dropped rather than let
+/// the server's memory grow without limit.
+struct Client {
+  std::string name;
+  asyncio::Queue<std::string> outbox{256};
+};
+
+class Room {
+ public:
+  std::list<std::shared_ptr<Client>>::iterator join(std::shared_ptr<Client> client) {
+    broadcast(nullptr, "* " + client->name + " joined\n");
+    return clients_.insert(clients_.end(), std::move(client));
+  }
+
+  void leave(std::list<std::shared_ptr<Client>>::iterator it) {
+    const std::string name = (*it)->name;
+    clients_.erase(it);
+    broadcast(nullptr, "* " + name + " left\n");
+  }
+
+  /// Puts `line` in every other client's outbox; one whose outbox is full is shut down (its
+  /// writer task then ends with QueueShutDown, which ends its group).
+  void broadcast(const Client* from, const std::string& line) {
+    for (const auto& client : clients_) {
+      if (client.get() == from) continue;
+      try {
+        client->outbox.put_nowait(line);
+      } catch (const asyncio::QueueFull&) {
+        client->outbox.shutdown(true);
+      } catch (const asyncio::QueueShutDown&) {
+      }
+    }
+  }
+
+ private:
+  std::list<std::shared_ptr<Client>> clients_;
+};
+
+Room room;
+int next_id = 1;
+
+asyncio::Coro<void> read_lines(std::shared_ptr<asyncio::StreamReader> reader, std::shared_ptr<Client> me) {
+  for (;;) {
+    std::string line = co_await reader->readline();
+    if (line.empty()) co_return;  // EOF: the client left
+    if (line.back() != '\n') line += '\n';
+    room.broadcast(me.get(), me->name + ": " + line);
+  }
+}
+
+asyncio::Coro<void> write_lines(asyncio::StreamWriter& writer, std::shared_ptr<Client> me) {
+  for (;;) {
+    std::string line = co_await me->outbox.get();
+    writer.write(line);
+    co_await writer.drain();
+  }
+}
+
+asyncio::Coro<void> handle(std::shared_ptr<asyncio::StreamReader> reader, asyncio::StreamWriter writer) {
+  auto me = std::make_shared<Client>();
+  me->name = "user" + std::to_string(next_id++);
+  writer.write("* you are " + me->name + "\n");
+  auto seat = room.join(me);
+  try {
+    asyncio::TaskGroup group;
+    co_await group.run([&](asyncio::TaskGroup& g) -> asyncio::Coro<void> {
+      g.create_task(write_lines(writer, me));
+      co_await read_lines(reader, me);  // the body reads; when the client leaves, so does the writer
+      g.cancel();
+    });
+  } catch (const asyncio::ExceptionGroup&) {
+    // A connection error or an outbox shut down for a slow client: the client leaves either way.
+  }
+  room.leave(seat);
+}
+
+asyncio::Coro<void> serve(std::string host, std::uint16_t port, bool until_stdin_closes) {
+  auto server = co_await asyncio::start_server(handle, host, port);
+  std::printf("serving on %s\n", server->sockets().front().getsockname().to_string().c_str());
+  std::fflush(stdout);
+  if (!until_stdin_closes) {
+    co_await server->serve_forever();
+    co_return;
+  }
+  asyncio::EventLoop& loop = asyncio::get_running_loop();
+  auto closed = loop.create_future<void>();
+  loop.add_reader(0, [&] {
+    char buf[256];
+    if (::read(0, buf, sizeof buf) <= 0 && !closed.done()) closed.set_result();
+  });
+  co_await closed;
+  loop.remove_reader(0);
+  server->close();
+  server->close_clients();
+  co_await server->wait_closed();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool until_stdin_closes = false;
+  std::string host = "127.0.0.1";
+  int port = 0;
+  int positional = 0;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--until-stdin-closes") {
+      until_stdin_closes = true;
+    } else if (positional++ == 0) {
+      host = arg;
+    } else {
+      port = std::atoi(argv[i]);
+    }
+  }
+  try {
+    asyncio::run(serve(host, static_cast<std::uint16_t>(port), until_stdin_closes));
+  } catch (const asyncio::BaseException& e) {  // KeyboardInterrupt after SIGINT
+    std::printf("stopped: %s\n", e.name());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "chat_server: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
