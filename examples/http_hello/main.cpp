@@ -5,15 +5,14 @@
 //
 // Prints "serving on HOST:PORT" once it listens. Try: curl -v http://127.0.0.1:PORT/
 
-#include <unistd.h>
 #include <asyncio/asyncio.hpp>
 
-#include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <string_view>
 
 #include "http_request.hpp"
+
+#include "example_server.hpp"
 
 namespace {
 
@@ -72,51 +71,13 @@ asyncio::Coro<void> serve_client(std::shared_ptr<asyncio::StreamReader> reader, 
   writer.close();
 }
 
-asyncio::Coro<void> serve(std::string host, std::uint16_t port, bool until_stdin_closes) {
-  auto server = co_await asyncio::start_server(serve_client, host, port, http_hello::kMaxHeadSize);
-  std::printf("serving on %s\n", server->sockets().front().getsockname().to_string().c_str());
-  std::fflush(stdout);
-  if (!until_stdin_closes) {
-    co_await server->serve_forever();
-    co_return;
-  }
-  asyncio::EventLoop& loop = asyncio::get_running_loop();
-  auto closed = loop.create_future<void>();
-  loop.add_reader(0, [&] {
-    char buf[256];
-    if (::read(0, buf, sizeof buf) <= 0 && !closed.done()) closed.set_result();
-  });
-  co_await closed;
-  loop.remove_reader(0);
-  server->close();
-  server->close_clients();
-  co_await server->wait_closed();
+asyncio::Coro<void> serve(examples::ServerArgs args) {
+  auto server = co_await asyncio::start_server(serve_client, args.host, args.port, http_hello::kMaxHeadSize);
+  co_await examples::serve_until_stopped(server, args.until_stdin_closes);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool until_stdin_closes = false;
-  std::string host = "127.0.0.1";
-  int port = 0;
-  int positional = 0;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    if (arg == "--until-stdin-closes") {
-      until_stdin_closes = true;
-    } else if (positional++ == 0) {
-      host = arg;
-    } else {
-      port = std::atoi(argv[i]);
-    }
-  }
-  try {
-    asyncio::run(serve(host, static_cast<std::uint16_t>(port), until_stdin_closes));
-  } catch (const asyncio::BaseException& e) {  // KeyboardInterrupt after SIGINT
-    std::printf("stopped: %s\n", e.name());
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "http_hello: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+  return examples::run_example("http_hello", serve(examples::parse_server_args(argc, argv)));
 }

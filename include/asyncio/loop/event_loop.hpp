@@ -194,9 +194,9 @@ class EventLoop {
   requires std::is_invocable_v < std::decay_t<F>
   &, std::decay_t<Args>&... > void add_reader(int fd, F&& fn, Args&&... args) {
     check_loop_thread("add_reader");
-    set_fd_callback(fd, detail::io_readable,
-                    new detail::CallbackNode(this, detail::bind_callback(std::forward<F>(fn), std::forward<Args>(args)...),
-                                             false));
+    set_fd_callback(
+        fd, detail::io_readable,
+        new detail::CallbackNode(this, detail::bind_callback(std::forward<F>(fn), std::forward<Args>(args)...), false));
   }
 
   /// Python's loop.add_writer(fd, callback, *args): the same for writability.
@@ -204,9 +204,9 @@ class EventLoop {
   requires std::is_invocable_v < std::decay_t<F>
   &, std::decay_t<Args>&... > void add_writer(int fd, F&& fn, Args&&... args) {
     check_loop_thread("add_writer");
-    set_fd_callback(fd, detail::io_writable,
-                    new detail::CallbackNode(this, detail::bind_callback(std::forward<F>(fn), std::forward<Args>(args)...),
-                                             false));
+    set_fd_callback(
+        fd, detail::io_writable,
+        new detail::CallbackNode(this, detail::bind_callback(std::forward<F>(fn), std::forward<Args>(args)...), false));
   }
 
   /// Python's loop.remove_reader(fd): stops watching `fd` for reading; a call already scheduled by
