@@ -49,8 +49,8 @@ BENCHMARK(BM_QueuePutGetAwait_NoWait);
 
 // range(0) producer tasks, each `co_await q.put(1)` in a loop, and one consumer (the main task)
 // doing `co_await q.get()`, through a Queue<int>(range(1)). With maxsize 1 every item costs a wait
-// on each side (the handoff case); with 64 the consumer drains what the producers batched. One benchmark iteration is one item got, so
-// time_per_op is the cost per item of the whole pipeline: puts, gets, and the task switches and
+// on each side (the handoff case); with 64 the consumer drains what the producers batched. One benchmark iteration is
+// one item got, so time_per_op is the cost per item of the whole pipeline: puts, gets, and the task switches and
 // Futures of whichever side waits. The producers stop with QueueShutDown at the end.
 void BM_QueueProducerConsumer(benchmark::State& state) {
   const auto producers = state.range(0);
