@@ -42,8 +42,10 @@
 
 // net: sockets, names
 #include "asyncio/net/connection.hpp"
+#include "asyncio/net/datagram_transport.hpp"
 #include "asyncio/net/dns.hpp"
 #include "asyncio/net/flow_control.hpp"
+#include "asyncio/net/pipe_transport.hpp"
 #include "asyncio/net/protocol.hpp"
 #include "asyncio/net/protocol_factory.hpp"
 #include "asyncio/net/server.hpp"

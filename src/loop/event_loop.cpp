@@ -291,6 +291,11 @@ void EventLoop::close() {
   }
   timers_.clear();
   release_fd_callbacks();
+  // Newest first; each leaves the list before it is destroyed, so none is found half destroyed.
+  while (!extensions_.empty()) {
+    const std::unique_ptr<detail::LoopExtension> extension = std::move(extensions_.back().second);
+    extensions_.pop_back();
+  }
   backend_.reset();
 }
 

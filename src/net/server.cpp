@@ -32,29 +32,28 @@ std::shared_ptr<Server> Server::make(EventLoop& loop, std::vector<Socket> socket
 Server::Server(Private, EventLoop& loop, std::vector<Socket> sockets, detail::ProtocolFactory factory, int backlog)
     : home_(&loop),
       loop_(&loop),
-      registry_(&detail::transport_registry(loop)),  // made now, while descriptors are plentiful
+      table_(&detail::TransportTable::of(loop)),
       sockets_(std::move(sockets)),
       watched_(sockets_.size(), false),
       retry_(sockets_.size()),
       factory_(std::move(factory)),
       backlog_(backlog) {
-  detail::link_server(*registry_, *this);
+  table_->link(*this);
 }
 
 Server::~Server() {
   // Nobody holds the server: no reader or timer of the loop (they hold it), no connection.
   stop_listening();
-  if (registry_ != nullptr) detail::unlink_server(*registry_, *this);
+  if (table_ != nullptr) table_->unlink(*this);
 }
 
 EventLoop* Server::loop() const noexcept { return loop_ != nullptr && !loop_->is_closed() ? loop_ : nullptr; }
 
 EventLoop& Server::get_loop() const noexcept { return *home_; }
 
-void Server::abandon_loop() noexcept {
+void Server::abandon() noexcept {
   // The loop is closing and has dropped its callbacks: close the sockets, forget the loop.
-  detail::unlink_server(*registry_, *this);
-  registry_ = nullptr;
+  std::exchange(table_, nullptr)->unlink(*this);
   loop_ = nullptr;
   serving_ = false;
   stop_listening();

@@ -8,7 +8,6 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -28,117 +27,6 @@
 #include "asyncio/os_error.hpp"
 
 namespace asyncio {
-
-namespace detail {
-
-/// The live transports and servers of one loop (Python's loop._transports) and the read buffer the
-/// transports share.
-/// Owned by the reader callback of `sentinel`, an eventfd nobody writes: the loop never runs that
-/// callback, and drops it only when it closes, which destroys the registry, which abandons every
-/// transport still open. So a transport whose loop closes under it (reading paused, nothing to
-/// write: the loop holds no callback of its own) is not leaked.
-struct TransportRegistry {
-  TransportRegistry(EventLoop& l, int fd) : loop(&l), sentinel(fd), read_buffer(new char[SocketTransport::kReadSize]) {}
-  TransportRegistry(const TransportRegistry&) = delete;
-  TransportRegistry& operator=(const TransportRegistry&) = delete;
-  ~TransportRegistry();
-
-  void link(SocketTransport& t) noexcept {
-    t.reg_prev_ = nullptr;
-    t.reg_next_ = head;
-    if (head != nullptr) head->reg_prev_ = &t;
-    head = &t;
-  }
-  void unlink(SocketTransport& t) noexcept {
-    if (t.reg_prev_ != nullptr) {
-      t.reg_prev_->reg_next_ = t.reg_next_;
-    } else {
-      head = t.reg_next_;
-    }
-    if (t.reg_next_ != nullptr) t.reg_next_->reg_prev_ = t.reg_prev_;
-    t.reg_prev_ = t.reg_next_ = nullptr;
-  }
-
-  void link(Server& s) noexcept {
-    s.reg_prev_ = nullptr;
-    s.reg_next_ = servers;
-    if (servers != nullptr) servers->reg_prev_ = &s;
-    servers = &s;
-  }
-  void unlink(Server& s) noexcept {
-    if (s.reg_prev_ != nullptr) {
-      s.reg_prev_->reg_next_ = s.reg_next_;
-    } else {
-      servers = s.reg_next_;
-    }
-    if (s.reg_next_ != nullptr) s.reg_next_->reg_prev_ = s.reg_prev_;
-    s.reg_prev_ = s.reg_next_ = nullptr;
-  }
-
-  EventLoop* loop;
-  int sentinel;
-  std::unique_ptr<char[]> read_buffer;
-  SocketTransport* head = nullptr;
-  Server* servers = nullptr;
-};
-
-namespace {
-
-/// The registries of this thread's loops (one, nearly always).
-thread_local std::vector<TransportRegistry*> t_registries;
-
-/// The sentinel's reader callback: owns the registry; never called (nobody writes the eventfd).
-class RegistryOwner {
- public:
-  explicit RegistryOwner(TransportRegistry* r) noexcept : r_(r) {}
-  RegistryOwner(RegistryOwner&& other) noexcept : r_(std::exchange(other.r_, nullptr)) {}
-  RegistryOwner(const RegistryOwner&) = delete;
-  RegistryOwner& operator=(const RegistryOwner&) = delete;
-  RegistryOwner& operator=(RegistryOwner&&) = delete;
-  ~RegistryOwner() { delete r_; }
-  void operator()() const noexcept {}
-
- private:
-  TransportRegistry* r_;
-};
-
-}  // namespace
-
-TransportRegistry::~TransportRegistry() {
-  // Transports first: abandoning one may release the last hold on its server, which then unlinks
-  // itself. Each abandon() unlinks what it abandons.
-  while (head != nullptr) head->abandon();
-  while (servers != nullptr) servers->abandon_loop();
-  auto it = std::find(t_registries.begin(), t_registries.end(), this);
-  if (it != t_registries.end()) t_registries.erase(it);
-  ::close(sentinel);
-}
-
-TransportRegistry& transport_registry(EventLoop& loop) {
-  for (TransportRegistry* r : t_registries) {
-    if (r->loop == &loop) return *r;
-  }
-  t_registries.reserve(t_registries.size() + 1);
-  const int fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (fd < 0) throw_last_os_error("eventfd(the loop's transport table)");
-  TransportRegistry* registry = nullptr;
-  try {
-    registry = new TransportRegistry(loop, fd);
-  } catch (...) {
-    ::close(fd);
-    throw;
-  }
-  // From here the callback owns the registry: if add_reader fails, destroying it frees the
-  // registry (and closes the eventfd).
-  loop.add_reader(fd, RegistryOwner(registry));
-  t_registries.push_back(registry);
-  return *registry;
-}
-
-void link_server(TransportRegistry& registry, Server& server) noexcept { registry.link(server); }
-void unlink_server(TransportRegistry& registry, Server& server) noexcept { registry.unlink(server); }
-
-}  // namespace detail
 
 namespace {
 
@@ -188,8 +76,8 @@ std::shared_ptr<SocketTransport> SocketTransport::create(EventLoop& loop, Socket
                                                          std::shared_ptr<Server> server) {
   if (!sock.valid()) throw ValueError("SocketTransport: the socket is closed");
   if (sock.type() != SOCK_STREAM) throw ValueError("A Stream Socket was expected, got " + sock.describe());
-  detail::TransportRegistry& registry = detail::transport_registry(loop);
-  auto t = std::make_shared<SocketTransport>(Private{}, loop, registry, std::move(sock), peername, std::move(server));
+  detail::TransportTable& table = detail::TransportTable::of(loop);
+  auto t = std::make_shared<SocketTransport>(Private{}, loop, table, std::move(sock), peername, std::move(server));
   t->set_protocol(std::move(protocol));
   t->self_ = t;  // the loop's reference, until connection_lost has run
   try {
@@ -201,11 +89,11 @@ std::shared_ptr<SocketTransport> SocketTransport::create(EventLoop& loop, Socket
   return t;
 }
 
-SocketTransport::SocketTransport(Private, EventLoop& loop, detail::TransportRegistry& registry, Socket sock,
+SocketTransport::SocketTransport(Private, EventLoop& loop, detail::TransportTable& table, Socket sock,
                                  std::optional<SocketAddress> peername, std::shared_ptr<Server> server)
     : loop_(&loop),
-      registry_(&registry),
-      read_buffer_(registry.read_buffer.get()),
+      table_(&table),
+      read_buffer_(table.read_buffer().data()),
       sock_(std::move(sock)),
       fd_(sock_.fileno()),
       server_(std::move(server)),
@@ -227,7 +115,7 @@ SocketTransport::SocketTransport(Private, EventLoop& loop, detail::TransportRegi
       peername_ = SocketAddress::from_raw(reinterpret_cast<const sockaddr*>(&storage), len);
     }
   }
-  registry_->link(*this);
+  table_->link(*this);
   if (server_) server_->attach(*this);
 }
 
@@ -638,7 +526,7 @@ void SocketTransport::force_close(std::exception_ptr error) {
 }
 
 void SocketTransport::schedule_connection_lost(std::exception_ptr error) {
-  // A closed loop runs nothing: its registry abandons this transport instead.
+  // A closed loop runs nothing: its table abandons this transport instead.
   if (loop_ == nullptr || loop_->is_closed()) return;
   loop_->call_soon([this, error = std::move(error)]() mutable { call_connection_lost(std::move(error)); });
 }
@@ -670,7 +558,7 @@ void SocketTransport::release_resources() noexcept {
   remove_reader();
   remove_writer();
   sock_.close();
-  if (registry_ != nullptr) std::exchange(registry_, nullptr)->unlink(*this);
+  if (table_ != nullptr) std::exchange(table_, nullptr)->unlink(*this);
   if (server_) {
     const std::shared_ptr<Server> server = std::move(server_);
     server->detach(*this);

@@ -5,15 +5,14 @@
 #include "asyncio/process/pipe.hpp"
 
 #include <fcntl.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <mutex>
 #include <string>
 
 #include "asyncio/exceptions.hpp"
 #include "asyncio/loop/event_loop.hpp"
+#include "asyncio/net/sigpipe.hpp"
 #include "asyncio/os_error.hpp"
 #include "asyncio/task/future.hpp"
 
@@ -198,19 +197,6 @@ int detach_fd(const std::shared_ptr<PipeFd>& pipe) {
   return std::exchange(pipe->fd, -1);
 }
 
-void ignore_sigpipe_once() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    struct sigaction current {};
-    if (::sigaction(SIGPIPE, nullptr, &current) != 0) return;
-    if ((current.sa_flags & SA_SIGINFO) != 0 || current.sa_handler != SIG_DFL) return;  // the program's choice
-    struct sigaction ignore {};
-    ignore.sa_handler = SIG_IGN;
-    sigemptyset(&ignore.sa_mask);
-    ::sigaction(SIGPIPE, &ignore, nullptr);
-  });
-}
-
 }  // namespace
 
 ReadPipe::ReadPipe(int fd) : fd_(adopt(fd, "ReadPipe")) {}
@@ -224,7 +210,7 @@ void ReadPipe::close() noexcept {
 int ReadPipe::fileno() const noexcept { return fd_ ? fd_->fd : -1; }
 int ReadPipe::detach() { return detach_fd(fd_); }
 
-WritePipe::WritePipe(int fd) : fd_(adopt(fd, "WritePipe")) { ignore_sigpipe_once(); }
+WritePipe::WritePipe(int fd) : fd_(adopt(fd, "WritePipe")) { detail::ignore_sigpipe_once(); }
 
 Coro<void> WritePipe::write_all(std::string data) { return write_everything(fd_, std::move(data)); }
 

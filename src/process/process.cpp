@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <limits>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -23,6 +24,10 @@
 #include "asyncio/loop/event_loop.hpp"
 #include "asyncio/loop/logger.hpp"
 #include "asyncio/loop/signal_watch.hpp"
+#include "asyncio/net/flow_control.hpp"
+#include "asyncio/net/pipe_transport.hpp"
+#include "asyncio/net/stream_protocol.hpp"
+#include "asyncio/net/transport_table.hpp"
 #include "asyncio/os_error.hpp"
 #include "asyncio/task/future.hpp"
 
@@ -41,12 +46,25 @@ namespace detail {
 
 /// One child. Invariants: `pidfd` is open exactly until the child is reaped, and then `returncode`
 /// is set; while it is open, the loop watches it with a reader whose closure holds this state (so
-/// the child is reaped even when no Process handle is left) and a ChildGuard.
-struct ProcessState {
+/// the child is reaped even when no Process handle is left) and a ChildGuard. `parent_fds[i]` is
+/// the parent's end of pipe i until its transport takes it; `open_pipes` counts the pipes whose
+/// transport has not called connection_lost yet (from the spawn on). wait() finishes once
+/// `returncode` is set and `open_pipes` is 0 (CPython 3.12+'s _try_finish), or once the loop is
+/// closed or gone (its transports are then abandoned without connection_lost).
+///
+/// A child with pipes is also linked in the loop's table of pipe transports from its spawn until it
+/// is reaped (`table`): closing the loop then kills it before the table closes its pipes, the
+/// order CPython's transport close follows, so it dies by SIGKILL and not of the EOF on its stdin.
+struct ProcessState final : private TableEntry {
   ProcessState() = default;
   ProcessState(const ProcessState&) = delete;
   ProcessState& operator=(const ProcessState&) = delete;
-  ~ProcessState() { kill_and_reap(); }
+  ~ProcessState() override {
+    kill_and_reap();
+    for (int& fd : parent_fds) {
+      if (fd >= 0) ::close(std::exchange(fd, -1));
+    }
+  }
 
   static Process handle(std::shared_ptr<ProcessState> state) noexcept { return Process(std::move(state)); }
 
@@ -71,8 +89,9 @@ struct ProcessState {
     finish(status_of(info));
   }
 
-  /// Records the exit, stops watching, wakes wait().
+  /// Records the exit, stops watching, wakes wait() if the pipes are closed too.
   void finish(int code) noexcept {
+    unlink_table();
     returncode = code;
     const int fd = std::exchange(pidfd, -1);
     try {
@@ -80,12 +99,27 @@ struct ProcessState {
     } catch (...) {             // only debug mode's wrong-thread check throws
     }
     ::close(fd);
-    wake_waiters();
+    if (open_pipes == 0) wake_waiters();
+  }
+
+  /// A pipe transport called connection_lost (Python's _pipe_connection_lost + _try_finish).
+  void pipe_lost() noexcept {
+    if (open_pipes > 0) --open_pipes;
+    if (open_pipes == 0 && returncode) wake_waiters();
+  }
+
+  /// wait() has nothing to wait for.
+  [[nodiscard]] bool finished() const noexcept {
+    if (!returncode) return false;
+    if (open_pipes == 0) return true;
+    const EventLoop* alive = anchor.get_loop_ptr();
+    return alive == nullptr || alive->is_closed();
   }
 
   /// The loop dropped the watch before the child exited (it was closed): kill and reap at once,
   /// so that no zombie and no running orphan is left behind.
   void kill_and_reap() noexcept {
+    unlink_table();
     if (pidfd < 0) return;
     pidfd_send_signal(pidfd, SIGKILL);
     siginfo_t info{};
@@ -107,14 +141,65 @@ struct ProcessState {
     }
   }
 
+  /// Links the child in the loop's table (its pipe transports are made after it: newer).
+  void link_table(TransportTable& t) noexcept {
+    table = &t;
+    table->link(*this);
+  }
+  void unlink_table() noexcept {
+    if (table != nullptr) std::exchange(table, nullptr)->unlink(*this);
+  }
+
   EventLoop* loop = nullptr;
+  TransportTable* table = nullptr;
+  /// Never completed: its get_loop_ptr() tells whether `loop` still exists.
+  Future<void> anchor;
   pid_t pid = -1;
   int pidfd = -1;
   std::optional<int> returncode;
   std::vector<Future<void>> waiters;  // one per wait() in progress (a cancelled one is skipped)
-  std::optional<WritePipe> stdin_pipe;
-  std::optional<ReadPipe> stdout_pipe;
-  std::optional<ReadPipe> stderr_pipe;
+  int parent_fds[3] = {-1, -1, -1};
+  int open_pipes = 0;
+  std::ptrdiff_t limit = static_cast<std::ptrdiff_t>(stream_default_limit);
+  StreamWriter stdin_writer;  // empty unless stdin is a pipe
+  std::shared_ptr<StreamReader> stdout_reader;
+  std::shared_ptr<StreamReader> stderr_reader;
+  std::shared_ptr<BaseTransport> transports[3];  // of the pipes, to close them (communicate)
+
+ private:
+  /// The loop is closing with the child still linked: kill and reap it now, before the table
+  /// abandons (and closes) its pipes.
+  void abandon() noexcept override { kill_and_reap(); }
+};
+
+/// The protocol of the stdin pipe: the FlowControlMixin of the stdin StreamWriter (Python's
+/// SubprocessStreamProtocol plays that part for stdin), which also tells the state when the pipe
+/// is gone.
+class ChildStdinProtocol final : public FlowControlMixin {
+ public:
+  explicit ChildStdinProtocol(std::weak_ptr<ProcessState> state) : state_(std::move(state)) {}
+  void connection_lost(std::exception_ptr error) override {
+    FlowControlMixin::connection_lost(error);
+    if (std::shared_ptr<ProcessState> state = state_.lock()) state->pipe_lost();
+  }
+
+ private:
+  std::weak_ptr<ProcessState> state_;
+};
+
+/// The protocol of a stdout or stderr pipe: feeds its StreamReader, and tells the state when the
+/// pipe is gone.
+class ChildOutputProtocol final : public StreamReaderProtocol {
+ public:
+  ChildOutputProtocol(std::shared_ptr<StreamReader> reader, std::weak_ptr<ProcessState> state)
+      : StreamReaderProtocol(std::move(reader)), state_(std::move(state)) {}
+  void connection_lost(std::exception_ptr error) override {
+    StreamReaderProtocol::connection_lost(error);
+    if (std::shared_ptr<ProcessState> state = state_.lock()) state->pipe_lost();
+  }
+
+ private:
+  std::weak_ptr<ProcessState> state_;
 };
 
 }  // namespace detail
@@ -191,14 +276,19 @@ void check(int error, const std::string& what) {
   if (error != 0) throw_os_error(error, what);
 }
 
-Process spawn(EventLoop& loop, const char* api, const std::string& program, std::vector<std::string> argv,
-              ProcessOptions options) {
+std::shared_ptr<ProcessState> spawn(EventLoop& loop, const char* api, const std::string& program,
+                                    std::vector<std::string> argv, ProcessOptions options) {
   const std::string call = std::string(api) + "(" + program + ")";
   if (options.in.kind() == Stdio::Kind::to_stdout || options.out.kind() == Stdio::Kind::to_stdout) {
     throw ValueError(call + ": Stdio::to_stdout() can only be used for stderr");
   }
+  if (options.limit == 0 || options.limit > static_cast<std::size_t>(std::numeric_limits<std::ptrdiff_t>::max())) {
+    throw ValueError(call + ": Limit cannot be <= 0");
+  }
   auto state = std::make_shared<ProcessState>();  // before the child exists: nothing can fail after
   state->loop = &loop;
+  state->anchor = loop.create_future<void>();
+  state->limit = static_cast<std::ptrdiff_t>(options.limit);
 
   // What the child gets as 0, 1 and 2 (-1: the parent's own), each a descriptor numbered >= 3.
   const Stdio streams[3] = {options.in, options.out, options.err};
@@ -223,16 +313,9 @@ Process spawn(EventLoop& loop, const char* api, const std::string& program, std:
         int fds[2];
         if (::pipe2(fds, O_CLOEXEC) != 0) throw_last_os_error(call + ": pipe2()");
         // The child's end stays blocking (programs expect blocking stdio); the parent's end is
-        // made non-blocking by its pipe object.
+        // made non-blocking by its pipe transport.
         Fd child_end(i == 0 ? fds[0] : fds[1]);
-        const int parent_end = i == 0 ? fds[1] : fds[0];
-        if (i == 0) {
-          state->stdin_pipe.emplace(parent_end);
-        } else if (i == 1) {
-          state->stdout_pipe.emplace(parent_end);
-        } else {
-          state->stderr_pipe.emplace(parent_end);
-        }
+        state->parent_fds[i] = i == 0 ? fds[1] : fds[0];  // closed with the state until connected
         owned[i] = child_end.get() > 2 ? std::move(child_end) : above_stdio(child_end.get(), call);
         sources[i] = owned[i].get();
         break;
@@ -250,6 +333,12 @@ Process spawn(EventLoop& loop, const char* api, const std::string& program, std:
         break;
       }
     }
+  }
+
+  // The table the pipe transports will use, made before the child exists (it can fail: EMFILE).
+  detail::TransportTable* table = nullptr;
+  if (state->parent_fds[0] >= 0 || state->parent_fds[1] >= 0 || state->parent_fds[2] >= 0) {
+    table = &detail::TransportTable::of(loop);
   }
 
   FileActions fa;
@@ -293,14 +382,57 @@ Process spawn(EventLoop& loop, const char* api, const std::string& program, std:
   }
   state->pid = pid;
   state->pidfd = pidfd;
+  for (const int fd : state->parent_fds) state->open_pipes += fd >= 0 ? 1 : 0;
+  if (table != nullptr) state->link_table(*table);
   // If add_reader throws, the closure's guard kills and reaps the child.
   loop.add_reader(pidfd, [guard = ChildGuard(state)] { guard.state().on_exit_readable(); });
-  return ProcessState::handle(std::move(state));
+  return state;
+}
+
+/// Python's BaseSubprocessTransport._connect_pipes: a transport on each parent end, with the
+/// streams of SubprocessStreamProtocol.connection_made. Each start returns after connection_made.
+Coro<void> connect_pipes(std::shared_ptr<ProcessState> state) {
+  const std::weak_ptr<ProcessState> weak = state;
+  if (state->parent_fds[0] >= 0) {
+    auto protocol = std::make_shared<detail::ChildStdinProtocol>(weak);
+    std::shared_ptr<WriteTransport> transport =
+        co_await detail::start_write_pipe(std::exchange(state->parent_fds[0], -1), true, protocol);
+    state->stdin_writer = StreamWriter(*transport, protocol);
+    state->transports[0] = std::move(transport);
+  }
+  for (int i = 1; i < 3; ++i) {
+    if (state->parent_fds[i] < 0) continue;
+    auto reader = std::make_shared<StreamReader>(state->limit);
+    auto protocol = std::make_shared<detail::ChildOutputProtocol>(reader, weak);
+    std::shared_ptr<ReadTransport> transport =
+        co_await detail::start_read_pipe(std::exchange(state->parent_fds[i], -1), true, protocol);
+    (i == 1 ? state->stdout_reader : state->stderr_reader) = std::move(reader);
+    state->transports[i] = std::move(transport);
+  }
+}
+
+Coro<Process> start_process(std::shared_ptr<ProcessState> state) {
+  try {
+    co_await connect_pipes(state);
+  } catch (...) {
+    // Python: the transport is closed (killing the child) and the error raised. The watch reaps
+    // it; the pipes connected so far close.
+    if (state->pidfd >= 0) pidfd_send_signal(state->pidfd, SIGKILL);
+    for (const std::shared_ptr<BaseTransport>& transport : state->transports) {
+      if (transport && !transport->is_closing()) transport->close();
+    }
+    for (int& fd : state->parent_fds) {
+      if (fd >= 0) ::close(std::exchange(fd, -1));
+    }
+    throw;
+  }
+  co_return ProcessState::handle(std::move(state));
 }
 
 Coro<int> wait_for_exit(std::shared_ptr<ProcessState> state) {
-  // Once the loop is closed the child was reaped (ChildGuard), so `loop` is used only while alive.
-  if (state->returncode) co_return *state->returncode;
+  // Once the loop is closed the child was reaped (ChildGuard) and finished() holds, so `loop` is
+  // used only while alive.
+  if (state->finished()) co_return *state->returncode;
   Future<void> exited = state->loop->create_future<void>();
   std::erase_if(state->waiters, [](const Future<void>& f) { return f.done(); });
   state->waiters.push_back(exited);
@@ -308,27 +440,32 @@ Coro<int> wait_for_exit(std::shared_ptr<ProcessState> state) {
   co_return *state->returncode;
 }
 
-Coro<void> feed_stdin(std::optional<WritePipe> pipe, std::optional<std::string> input) {
-  if (!pipe) co_return;
+/// Python's Process._feed_stdin.
+Coro<void> feed_stdin(std::shared_ptr<ProcessState> state, std::optional<std::string> input) {
+  StreamWriter& writer = state->stdin_writer;
+  if (writer.is_empty()) co_return;
+  if (input && !writer.is_closing()) writer.write(*input);  // closed by the program: nothing to feed
   try {
-    if (input) co_await pipe->write_all(std::move(*input));
+    co_await writer.drain();
   } catch (const BrokenPipeError&) {  // the child exited without reading: not communicate's error
   } catch (const ConnectionResetError&) {
   }
-  pipe->close();
+  writer.close();
 }
 
-Coro<std::optional<std::string>> read_stream(std::optional<ReadPipe> pipe) {
-  if (!pipe) co_return std::nullopt;
-  std::string data = co_await pipe->read_all();
-  pipe->close();
+/// Python's Process._read_stream.
+Coro<std::optional<std::string>> read_stream(std::shared_ptr<StreamReader> reader,
+                                             std::shared_ptr<BaseTransport> transport) {
+  if (!reader) co_return std::nullopt;
+  std::string data = co_await reader->read();
+  transport->close();
   co_return data;
 }
 
 Coro<CommunicateResult> communicate_with(std::shared_ptr<ProcessState> state, std::optional<std::string> input) {
-  auto feeding = feed_stdin(state->stdin_pipe, std::move(input));
-  auto reading_out = read_stream(state->stdout_pipe);
-  auto reading_err = read_stream(state->stderr_pipe);
+  auto feeding = feed_stdin(state, std::move(input));
+  auto reading_out = read_stream(state->stdout_reader, state->transports[1]);
+  auto reading_err = read_stream(state->stderr_reader, state->transports[2]);
   auto results = co_await gather(std::move(feeding), std::move(reading_out), std::move(reading_err));
   co_await wait_for_exit(state);
   CommunicateResult result;
@@ -369,30 +506,28 @@ void Process::send_signal(int sig) {
 void Process::terminate() { send_signal(SIGTERM); }
 void Process::kill() { send_signal(SIGKILL); }
 
-WritePipe* Process::stdin_pipe() const {
-  auto& pipe = state().stdin_pipe;
-  return pipe ? &*pipe : nullptr;
+StreamWriter* Process::in() const {
+  StreamWriter& writer = state().stdin_writer;
+  return writer.is_empty() ? nullptr : &writer;
 }
-ReadPipe* Process::stdout_pipe() const {
-  auto& pipe = state().stdout_pipe;
-  return pipe ? &*pipe : nullptr;
-}
-ReadPipe* Process::stderr_pipe() const {
-  auto& pipe = state().stderr_pipe;
-  return pipe ? &*pipe : nullptr;
-}
+std::shared_ptr<StreamReader> Process::out() const { return state().stdout_reader; }
+std::shared_ptr<StreamReader> Process::err() const { return state().stderr_reader; }
 
 Coro<Process> create_subprocess_exec(std::string program, std::vector<std::string> args, ProcessOptions options) {
   std::vector<std::string> argv;
   argv.reserve(args.size() + 1);
   argv.push_back(program);
   for (std::string& a : args) argv.push_back(std::move(a));
-  co_return spawn(get_running_loop(), "create_subprocess_exec", program, std::move(argv), options);
+  std::shared_ptr<ProcessState> state =
+      spawn(get_running_loop(), "create_subprocess_exec", program, std::move(argv), options);
+  co_return co_await start_process(std::move(state));
 }
 
 Coro<Process> create_subprocess_shell(std::string cmd, ProcessOptions options) {
   std::vector<std::string> argv{"/bin/sh", "-c", std::move(cmd)};
-  co_return spawn(get_running_loop(), "create_subprocess_shell", "/bin/sh", std::move(argv), options);
+  std::shared_ptr<ProcessState> state =
+      spawn(get_running_loop(), "create_subprocess_shell", "/bin/sh", std::move(argv), options);
+  co_return co_await start_process(std::move(state));
 }
 
 }  // namespace asyncio

@@ -19,6 +19,7 @@
 #include <array>
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "net/transport_test_support.hpp"
@@ -532,6 +533,32 @@ TEST(SocketTransport, ATransportOpenWhenItsLoopClosesIsAbandonedWithoutLeaks) {
   client->close();
   client->abort();
   client.reset();
+  EXPECT_EQ(nett::open_descriptors(), before);
+}
+
+TEST(SocketTransport, ALoopClosedFromAnotherThreadLeavesNothingBehindForTheNextLoop) {
+  const std::size_t before = nett::open_descriptors();
+  auto first = std::make_unique<asyncio::EventLoop>();
+  first->run_until_complete([&]() -> Coro<void> {
+    auto c = co_await connect_pair();
+    c.client->pause_reading();
+    c.peer_transport().pause_reading();
+    c.server->close();
+  });
+  std::thread([&] { first->close(); }).join();  // abandons the open transports over there
+  first.reset();
+  EXPECT_EQ(nett::open_descriptors(), before);
+  // The next loop (often at the same address) gets a table of its own.
+  auto second = std::make_unique<asyncio::EventLoop>();
+  second->run_until_complete([&]() -> Coro<void> {
+    auto c = co_await connect_pair();
+    c.client->write("after");
+    co_await until([&] { return c.peer().data == "after"; });
+    c.client->close();
+    c.server->close();
+    co_await until([&] { return c.cp->lost == 1; });
+  });
+  second.reset();
   EXPECT_EQ(nett::open_descriptors(), before);
 }
 

@@ -40,6 +40,17 @@ int open_descriptors() {
   return n;
 }
 
+/// Open descriptors of this process that are pipes.
+int open_pipe_descriptors() {
+  int n = 0;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    std::error_code error;
+    const std::string target = std::filesystem::read_symlink(entry.path(), error).string();
+    n += target.rfind("pipe:", 0) == 0 ? 1 : 0;
+  }
+  return n;
+}
+
 constexpr ProcessOptions stdin_pipe{.in = Stdio::pipe()};
 constexpr ProcessOptions all_pipes{.in = Stdio::pipe(), .out = Stdio::pipe(), .err = Stdio::pipe()};
 
@@ -123,7 +134,7 @@ TEST(Subprocess, ReturncodeIsEmptyWhileTheChildRuns) {
     Process p = co_await asyncio::create_subprocess_exec("cat", stdin_pipe);
     co_await asyncio::sleep(0);
     EXPECT_EQ(p.returncode(), std::nullopt);
-    p.stdin_pipe()->close();  // EOF: cat exits
+    p.in()->close();  // EOF: cat exits
     EXPECT_EQ(co_await p.wait(), 0);
   });
 }
@@ -135,7 +146,7 @@ TEST(Subprocess, WaitingTwiceAndFromTwoTasksGivesTheSameCode) {
     auto first = asyncio::create_task(waiter(p));
     auto second = asyncio::create_task(waiter(p));
     co_await asyncio::sleep(0);
-    p.stdin_pipe()->close();
+    p.in()->close();
     EXPECT_EQ(co_await first, 4);
     EXPECT_EQ(co_await second, 4);
     EXPECT_EQ(co_await p.wait(), 4);  // already known: no waiting
@@ -152,7 +163,7 @@ TEST(Subprocess, ACancelledWaitLeavesOtherWaitersAndTheChildAlone) {
     cancelled.cancel();
     co_await asyncio::sleep(0);
     EXPECT_TRUE(cancelled.cancelled());
-    p.stdin_pipe()->close();
+    p.in()->close();
     EXPECT_EQ(co_await other, 0);
   });
 }
@@ -199,12 +210,15 @@ TEST(Subprocess, CommunicateIgnoresAChildThatExitsWithoutReadingItsInput) {
 }
 
 TEST(Subprocess, CommunicateClosesThePipes) {
-  asyncio::run([]() -> Coro<void> {
+  const int before = open_pipe_descriptors();
+  asyncio::run([&]() -> Coro<void> {
     Process p = co_await asyncio::create_subprocess_exec("cat", all_pipes);
+    EXPECT_EQ(open_pipe_descriptors(), before + 3);
     co_await p.communicate("x");
-    EXPECT_TRUE(p.stdin_pipe()->is_closed());
-    EXPECT_TRUE(p.stdout_pipe()->is_closed());
-    EXPECT_TRUE(p.stderr_pipe()->is_closed());
+    EXPECT_TRUE(p.in()->is_closing());
+    EXPECT_TRUE(p.out()->at_eof());
+    EXPECT_TRUE(p.err()->at_eof());
+    EXPECT_EQ(open_pipe_descriptors(), before);
   });
 }
 
@@ -212,10 +226,11 @@ TEST(Subprocess, ThePipesCanBeUsedOneStepAtATime) {
   asyncio::run([]() -> Coro<void> {
     Process p = co_await asyncio::create_subprocess_exec("sh", "-c", "echo one; read x; echo \"two $x\"",
                                                          ProcessOptions{.in = Stdio::pipe(), .out = Stdio::pipe()});
-    EXPECT_EQ(p.stderr_pipe(), nullptr);
-    EXPECT_EQ(co_await p.stdout_pipe()->read(100), "one\n");  // the child waits for us now
-    co_await p.stdin_pipe()->write_all("2\n");
-    EXPECT_EQ(co_await p.stdout_pipe()->read_all(), "two 2\n");
+    EXPECT_EQ(p.err(), nullptr);
+    EXPECT_EQ(co_await p.out()->readline(), "one\n");  // the child waits for us now
+    p.in()->write("2\n");
+    co_await p.in()->drain();
+    EXPECT_EQ(co_await p.out()->read(), "two 2\n");
     EXPECT_EQ(co_await p.wait(), 0);
   });
 }
@@ -224,7 +239,7 @@ TEST(Subprocess, DevnullAsStdinGivesTheChildAnImmediateEof) {
   asyncio::run([]() -> Coro<void> {
     Process p =
         co_await asyncio::create_subprocess_exec("cat", ProcessOptions{.in = Stdio::devnull(), .out = Stdio::pipe()});
-    EXPECT_EQ(p.stdin_pipe(), nullptr);
+    EXPECT_EQ(p.in(), nullptr);
     CommunicateResult r = co_await p.communicate();
     EXPECT_EQ(r.stdout_data, "");
     EXPECT_EQ(p.returncode(), 0);
@@ -245,7 +260,7 @@ TEST(Subprocess, StderrToStdoutMergesBothStreamsIntoTheStdoutPipe) {
   asyncio::run([]() -> Coro<void> {
     Process p = co_await asyncio::create_subprocess_exec(
         "sh", "-c", "echo a; echo b >&2; echo c", ProcessOptions{.out = Stdio::pipe(), .err = Stdio::to_stdout()});
-    EXPECT_EQ(p.stderr_pipe(), nullptr);
+    EXPECT_EQ(p.err(), nullptr);
     CommunicateResult r = co_await p.communicate();
     EXPECT_EQ(r.stdout_data, "a\nb\nc\n");
     EXPECT_EQ(r.stderr_data, std::nullopt);
@@ -362,25 +377,28 @@ TEST(Subprocess, ANegativeFdRaisesValueErrorAndAClosedOneOSErrorEbadf) {
   });
 }
 
-TEST(Subprocess, KillingAChildWhileWritingToItsStdinRaisesBrokenPipeError) {
+TEST(Subprocess, KillingAChildWhileWritingToItsStdinMakesDrainRaiseBrokenPipeError) {
   bool broken = false;
   asyncio::run([&]() -> Coro<void> {
-    // cat copies stdin to a stdout pipe nobody reads: once both pipes are full it stops reading,
-    // so 8 MiB can never all be written while it lives.
-    Process p =
-        co_await asyncio::create_subprocess_exec("cat", ProcessOptions{.in = Stdio::pipe(), .out = Stdio::pipe()});
-    auto writer = [](asyncio::WritePipe in) -> Coro<void> { co_await in.write_all(std::string(8 << 20, 'w')); };
-    auto writing = asyncio::create_task(writer(*p.stdin_pipe()));
-    co_await asyncio::sleep(0);  // the writer fills the pipe and waits
+    // sleep never reads its stdin: once the pipe is full the rest waits in the transport, and
+    // drain() waits for it to be written.
+    Process p = co_await asyncio::create_subprocess_exec("sleep", "100", stdin_pipe);
+    asyncio::StreamWriter& in = *p.in();
+    in.write(std::string(8 << 20, 'w'));
+    auto draining = asyncio::create_task(in.drain()());
+    co_await asyncio::sleep(0);
+    EXPECT_FALSE(draining.done());
     p.kill();
     try {
-      co_await writing;
+      co_await draining;
     } catch (const asyncio::BrokenPipeError&) {
       broken = true;
     }
+    EXPECT_TRUE(in.is_closing());
     EXPECT_EQ(co_await p.wait(), -SIGKILL);
   });
   EXPECT_TRUE(broken);  // and SIGPIPE did not end this process
+  EXPECT_TRUE(no_children());
 }
 
 TEST(Subprocess, TheChildGetsNoOtherDescriptorByDefault) {
@@ -410,7 +428,7 @@ TEST(Subprocess, TheChildInheritsNeitherTheLoopsBlockedSignalsNorTheIgnoredSigpi
   asyncio::testing::SignalStateGuard guard(SIGUSR1);
   asyncio::run([]() -> Coro<void> {
     asyncio::get_running_loop().add_signal_handler(SIGUSR1, [] {});
-    // A stdin pipe makes a WritePipe, so SIGPIPE is ignored here from now on.
+    // A stdin pipe makes a write pipe transport, so SIGPIPE is ignored here from now on.
     Process p = co_await asyncio::create_subprocess_exec("grep", "-E", "^Sig(Blk|Ign):", "/proc/self/status",
                                                          ProcessOptions{.in = Stdio::pipe(), .out = Stdio::pipe()});
     EXPECT_TRUE(asyncio::testing::blocked_here(SIGUSR1));

@@ -33,6 +33,7 @@
 #include "asyncio/loop/exception_context.hpp"
 #include "asyncio/loop/executor.hpp"
 #include "asyncio/loop/handle.hpp"
+#include "asyncio/loop/loop_extension.hpp"
 #include "asyncio/loop/ready_queue.hpp"
 #include "asyncio/loop/timer_heap.hpp"
 
@@ -404,6 +405,9 @@ class EventLoop {
   /// Signal handlers, made on first use (a shared_ptr: its deleter is bound in loop/signal_watch.cpp,
   /// where the type is complete; a unique_ptr would need it wherever ~EventLoop is compiled).
   std::shared_ptr<detail::SignalWatch> signals_;
+  /// Per-loop state of the layers above (LoopAccess::add_extension), oldest first, each with the
+  /// key it is found by.
+  std::vector<std::pair<const void*, std::unique_ptr<detail::LoopExtension>>> extensions_;
 
   // shared with other threads (call_soon_threadsafe)
   std::mutex inbox_mutex_;
@@ -476,6 +480,22 @@ struct LoopAccess {
   /// call_soon_threadsafe for the runtime: false (and the node untouched) if the loop is closed.
   static bool try_post(EventLoop& loop, CallbackNode* node) { return loop.try_post(node); }
   static void release_autojump(EventLoop& loop) noexcept { --loop.autojump_holds_; }
+
+  /// The extension added under `key` (the address of something the extension's layer owns), or
+  /// null. Loop-thread-only, like the loop's other state.
+  static LoopExtension* find_extension(const EventLoop& loop, const void* key) noexcept {
+    for (const auto& [k, extension] : loop.extensions_) {
+      if (k == key) return extension.get();
+    }
+    return nullptr;
+  }
+  /// Gives `extension` to the loop under `key` (not yet used), until close(). RuntimeError if the
+  /// loop is closed (the extension is destroyed).
+  static LoopExtension& add_extension(EventLoop& loop, const void* key, std::unique_ptr<LoopExtension> extension) {
+    if (loop.closed_.load(std::memory_order_relaxed)) EventLoop::throw_closed();
+    loop.extensions_.emplace_back(key, std::move(extension));
+    return *loop.extensions_.back().second;
+  }
 };
 
 }  // namespace detail

@@ -53,16 +53,13 @@
 #include "asyncio/loop/handle.hpp"
 #include "asyncio/net/protocol_factory.hpp"
 #include "asyncio/net/socket.hpp"
+#include "asyncio/net/transport_table.hpp"
 #include "asyncio/task/future.hpp"
 
 namespace asyncio {
 
 class EventLoop;
 class SocketTransport;
-
-namespace detail {
-struct TransportRegistry;
-}
 
 /// The keyword arguments of Python's create_server. Trivially destructible (it is passed into
 /// coroutines; see net/dns.hpp's AddrInfoHints for why).
@@ -85,7 +82,7 @@ struct UnixServerOptions {
 };
 
 /// Python's asyncio.Server.
-class Server : public std::enable_shared_from_this<Server> {
+class Server : public std::enable_shared_from_this<Server>, private detail::TableEntry {
   struct Private {};
 
  public:
@@ -147,10 +144,9 @@ class Server : public std::enable_shared_from_this<Server> {
 
  private:
   friend class SocketTransport;
-  friend struct detail::TransportRegistry;
 
   EventLoop* loop() const noexcept;
-  void abandon_loop() noexcept;
+  void abandon() noexcept override;
   void attach(SocketTransport& t) noexcept;
   void detach(SocketTransport& t) noexcept;
   void watch(std::size_t index);
@@ -166,11 +162,9 @@ class Server : public std::enable_shared_from_this<Server> {
   static Coro<void> serve_forever_impl(std::shared_ptr<Server> self);
   static Coro<void> wait_closed_impl(std::shared_ptr<Server> self);
 
-  EventLoop* home_;                      // get_loop()
-  EventLoop* loop_;                      // null once the loop closed (the registry tells)
-  detail::TransportRegistry* registry_;  // the loop's table, which links this server too
-  Server* reg_prev_ = nullptr;
-  Server* reg_next_ = nullptr;
+  EventLoop* home_;                // get_loop()
+  EventLoop* loop_;                // null once the loop closed (the table tells)
+  detail::TransportTable* table_;  // the loop's table, which links this server; null once abandoned
   std::vector<Socket> sockets_;
   std::vector<bool> watched_;
   std::vector<TimerHandle> retry_;

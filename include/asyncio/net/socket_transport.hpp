@@ -63,6 +63,7 @@
 #include "asyncio/net/socket.hpp"
 #include "asyncio/net/socket_address.hpp"
 #include "asyncio/net/transport.hpp"
+#include "asyncio/net/transport_table.hpp"
 #include "asyncio/task/future.hpp"
 
 namespace asyncio {
@@ -70,24 +71,13 @@ namespace asyncio {
 class EventLoop;
 class Server;
 
-namespace detail {
-struct TransportRegistry;
-/// The loop's table of live transports and servers, made on first use. It owns one eventfd that is
-/// never readable, whose reader the loop drops only when it closes: that is how the table learns
-/// that the loop is closing, and then it abandons every transport and server still open (so none
-/// is leaked, whatever the loop still held of it). A Server makes it when it is created, so that
-/// accepting never needs a descriptor for it (a server short of descriptors must still serve).
-TransportRegistry& transport_registry(EventLoop& loop);
-/// A server enters the table when made and leaves it when destroyed (or abandoned).
-void link_server(TransportRegistry& registry, Server& server) noexcept;
-void unlink_server(TransportRegistry& registry, Server& server) noexcept;
-}  // namespace detail
-
 /// A SocketTransport is always owned by a std::shared_ptr (create() makes it), so
 /// shared_from_this() works: a protocol that keeps its transport beyond connection_lost (or beyond
 /// the loop's close, when the transport is abandoned) takes a strong reference in connection_made:
 /// `keep_ = dynamic_cast<SocketTransport&>(t).shared_from_this();`.
-class SocketTransport final : public Transport, public std::enable_shared_from_this<SocketTransport> {
+class SocketTransport final : public Transport,
+                              public std::enable_shared_from_this<SocketTransport>,
+                              private detail::TableEntry {
   struct Private {};
 
  public:
@@ -108,7 +98,7 @@ class SocketTransport final : public Transport, public std::enable_shared_from_t
                                                  std::shared_ptr<Server> server = nullptr);
 
   /// Use create().
-  SocketTransport(Private, EventLoop& loop, detail::TransportRegistry& registry, Socket sock,
+  SocketTransport(Private, EventLoop& loop, detail::TransportTable& table, Socket sock,
                   std::optional<SocketAddress> peername, std::shared_ptr<Server> server);
   SocketTransport(const SocketTransport&) = delete;
   SocketTransport& operator=(const SocketTransport&) = delete;
@@ -151,7 +141,6 @@ class SocketTransport final : public Transport, public std::enable_shared_from_t
 
  private:
   friend class Server;
-  friend struct detail::TransportRegistry;
 
   void start(Future<void> waiter);
   void on_start(Future<void>& waiter);
@@ -170,7 +159,7 @@ class SocketTransport final : public Transport, public std::enable_shared_from_t
   void schedule_connection_lost(std::exception_ptr error);
   void call_connection_lost(std::exception_ptr error);
   void release_resources() noexcept;
-  void abandon() noexcept;
+  void abandon() noexcept override;
   void report(const char* message, std::exception_ptr error) noexcept;
   void append(std::string_view data);
   void consume(std::size_t n) noexcept;
@@ -180,9 +169,9 @@ class SocketTransport final : public Transport, public std::enable_shared_from_t
   void write_rest(std::string_view data, int err, std::size_t sent);
   void begin_close();
 
-  EventLoop* loop_;  // null once abandoned
-  detail::TransportRegistry* registry_;
-  char* read_buffer_;  // the registry's: shared by the loop's transports (data_received's view)
+  EventLoop* loop_;                // null once abandoned
+  detail::TransportTable* table_;  // null once released
+  char* read_buffer_;              // the table's: shared by the loop's transports (data_received's view)
   Socket sock_;
   int fd_;
   std::shared_ptr<BaseProtocol> protocol_;
@@ -207,9 +196,7 @@ class SocketTransport final : public Transport, public std::enable_shared_from_t
   bool writer_on_ = false;
   std::optional<SocketAddress> peername_;
   std::optional<SocketAddress> sockname_;
-  // links of the loop's table of transports and of the server's client list
-  SocketTransport* reg_prev_ = nullptr;
-  SocketTransport* reg_next_ = nullptr;
+  // links of the server's client list
   SocketTransport* client_prev_ = nullptr;
   SocketTransport* client_next_ = nullptr;
 };

@@ -7,6 +7,17 @@
 ///   auto [out, err] = co_await p.communicate("x\ny\nx\n");   // *out == "2\n"; err: nullopt
 ///   int code = co_await p.wait();                           // 0; -9 if it was killed by SIGKILL
 ///
+///   Process q = co_await asyncio::create_subprocess_exec("seq", "3", ProcessOptions{.out = Stdio::pipe()});
+///   for (std::string line; !(line = co_await q.out()->readline()).empty();) { ... }  // "1\n", ...
+///
+/// The pipes: for Stdio::pipe() the parent's end of the child's stdin is a StreamWriter (in()), of
+/// its stdout and stderr a StreamReader (out(), err()), as Python's proc.stdin / proc.stdout /
+/// proc.stderr, each over a pipe transport (net/pipe_transport.hpp) made before
+/// create_subprocess_* returns. The read transports read on their own into the readers, up to
+/// 2 * limit bytes unread (then they pause until the program reads); the stdin writer's drain()
+/// waits while more than 64 KiB are unwritten and raises BrokenPipeError once the child closed its
+/// stdin (or died) with data still unwritten.
+///
 /// How a child is made: posix_spawn (glibc runs it as clone(CLONE_VM | CLONE_VFORK) with a stack
 /// of its own, so it costs no copy of the page tables even in a large parent, is safe in a
 /// multithreaded process, where fork() is not, and reports a failed exec as its return value).
@@ -28,6 +39,7 @@
 #include <sys/types.h>
 
 #include <concepts>
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,6 +49,8 @@
 #include <vector>
 
 #include "asyncio/coro/coro.hpp"
+#include "asyncio/net/stream_reader.hpp"
+#include "asyncio/net/stream_writer.hpp"
 #include "asyncio/process/pipe.hpp"
 
 namespace asyncio {
@@ -47,7 +61,7 @@ class Stdio {
  public:
   enum class Kind : unsigned char {
     inherit,    ///< the parent's own stream (Python's None), the default
-    pipe,       ///< a new pipe, reached through Process::stdin_pipe() / stdout_pipe() / stderr_pipe()
+    pipe,       ///< a new pipe, reached through Process::in() / out() / err()
     devnull,    ///< /dev/null
     to_stdout,  ///< for stderr only: wherever stdout goes
     fd,         ///< a descriptor of the caller's, duplicated into the child (the caller keeps it)
@@ -87,6 +101,8 @@ struct ProcessOptions {
   Stdio err{};  ///< stderr= (may be Stdio::to_stdout())
   /// Python's close_fds=True: the child gets no descriptor but 0, 1 and 2.
   bool close_fds = true;
+  /// Python's limit=: the line-length limit of the out() and err() StreamReaders (ValueError if 0).
+  std::size_t limit = stream_default_limit;
 };
 
 /// What Process::communicate() returns: Python's (stdout_data, stderr_data) tuple; a stream that
@@ -113,18 +129,24 @@ class Process {
   /// killed it (as Python). nullopt while it runs.
   [[nodiscard]] std::optional<int> returncode() const;
 
-  /// Python's await proc.wait(): waits for the child to exit and returns returncode(). Does not
-  /// read the pipes: a child blocked writing to a full stdout pipe nobody reads never exits (use
-  /// communicate(), as Python's documentation warns). CPython 3.12+ also waits until the pipe
-  /// transports saw EOF; they read on their own into the streams, while nothing reads these pipes
-  /// unless asked, so waiting for them could deadlock. RuntimeError if the loop is closed.
+  /// Python's await proc.wait() (CPython 3.12+): waits until the child has exited and its pipe
+  /// transports are closed (the stdout/stderr readers saw EOF, the stdin writer was closed or
+  /// found the child gone), then returns returncode(). So once wait() returns, out() and err()
+  /// hold everything the child wrote and no descriptor of the child's pipes is left open.
+  /// The deadlock Python's documentation warns of: the readers stop reading once 2 * limit bytes
+  /// are unread, so a child that writes more to a pipe nobody reads blocks, and so does wait() -
+  /// also after kill(), since the output still waits to be read (use communicate(), or read
+  /// out()/err() while waiting). A grandchild that inherited a pipe delays it until it closes that
+  /// pipe too. Once the process's loop is closed (which kills a child still running and abandons
+  /// its pipes) it returns returncode() at once.
   Coro<int> wait();
 
   /// Python's await proc.communicate(input): writes `input` to stdin (if it is a pipe) and closes
   /// it, while reading stdout and stderr (the pipes among them) to EOF, all concurrently; then
-  /// waits for the child to exit. BrokenPipeError and ConnectionResetError while writing stdin are
-  /// ignored, as in Python (the child may exit without reading). The pipes are closed afterwards.
-  /// `input` is ignored when stdin is not a pipe.
+  /// wait(). BrokenPipeError and ConnectionResetError from stdin's drain are ignored, as in Python
+  /// (the child may exit without reading). The read transports are closed once read. `input` is
+  /// ignored when stdin is not a pipe. What the program already read from out()/err() is not in
+  /// the result (as in Python).
   Coro<CommunicateResult> communicate(std::optional<std::string> input = std::nullopt);
 
   /// Python's send_signal(sig): sends `sig` to the child, or does nothing once it has exited.
@@ -135,12 +157,17 @@ class Process {
   /// SIGKILL.
   void kill();
 
-  /// Python's proc.stdin / proc.stdout / proc.stderr: the parent's end of the pipe made for
-  /// Stdio::pipe(), else null. Valid as long as a handle to this process exists; copy the pipe
-  /// handle to keep it longer.
-  [[nodiscard]] WritePipe* stdin_pipe() const;
-  [[nodiscard]] ReadPipe* stdout_pipe() const;
-  [[nodiscard]] ReadPipe* stderr_pipe() const;
+  /// Python's proc.stdin: the StreamWriter on the child's stdin when it is Stdio::pipe(), else
+  /// null. Owned by the process state: valid as long as a handle to this process exists (and the
+  /// loop neither closed nor gone). close() it to give the child EOF. Named in/out/err because
+  /// stdin/stdout/stderr are macros of the C library.
+  [[nodiscard]] StreamWriter* in() const;
+  /// Python's proc.stdout: the StreamReader of the child's stdout when it is Stdio::pipe(), else
+  /// null.
+  [[nodiscard]] std::shared_ptr<StreamReader> out() const;
+  /// Python's proc.stderr: the StreamReader of the child's stderr when it is Stdio::pipe(), else
+  /// null (also for Stdio::to_stdout(): that goes to out()).
+  [[nodiscard]] std::shared_ptr<StreamReader> err() const;
 
  private:
   friend struct detail::ProcessState;
@@ -153,8 +180,10 @@ class Process {
 /// Python's asyncio.create_subprocess_exec(program, *args, stdin=..., ...), with the arguments as a
 /// vector: runs `program` (looked up in PATH if it has no slash) with argv = {program, args...}.
 /// FileNotFoundError naming the program if there is no such program, PermissionError if it is not
-/// executable, ValueError for Stdio::to_stdout() as stdin or stdout or a negative Stdio::fd, OSError
-/// EBADF for a Stdio::fd that is not open, RuntimeError outside a running loop.
+/// executable, ValueError for Stdio::to_stdout() as stdin or stdout, a negative Stdio::fd or a
+/// limit of 0, OSError EBADF for a Stdio::fd that is not open, RuntimeError outside a running loop.
+/// Returns once the pipe transports are connected (Python's _connect_pipes); if that fails (or is
+/// cancelled) the child is killed and the error raised.
 Coro<Process> create_subprocess_exec(std::string program, std::vector<std::string> args, ProcessOptions options = {});
 
 namespace detail {
