@@ -3,6 +3,7 @@
 #include "asyncio/net/stream_reader.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 #include <typeinfo>
 #include <utility>
@@ -97,8 +98,30 @@ class StreamReader::WaitScope {
   StreamReader& reader_;
 };
 
+void detail::LineWait::forget_task() noexcept {
+  task = nullptr;
+  if (reader != nullptr && reader->line_waiter_ == this) {
+    reader->line_waiter_ = nullptr;
+    reader->line_wait_ = false;
+  }
+}
+
+void StreamReader::begin_line_wait(detail::LineWait& wait, detail::TaskBase& task) {
+  if (waiter_ || line_waiter_ != nullptr) {
+    throw RuntimeError("readuntil() called while another coroutine is already waiting for incoming data");
+  }
+  if (paused_) {  // as begin_wait
+    paused_ = false;
+    transport_->resume_reading();
+  }
+  wait.reader = this;
+  wait.task = &task;
+  line_waiter_ = &wait;
+  line_wait_ = true;
+}
+
 Future<void> StreamReader::begin_wait(const char* function) {
-  if (waiter_) {
+  if (waiter_ || line_waiter_ != nullptr) {
     throw RuntimeError(std::string(function) +
                        "() called while another coroutine is already waiting for incoming data");
   }
@@ -115,11 +138,18 @@ Future<void> StreamReader::begin_wait(const char* function) {
 void StreamReader::end_wait(const Future<void>& waiter, bool woken) noexcept {
   // Only this wait's waiter: after a wake-up another read may have started waiting before this
   // task resumed (CPython's `finally: self._waiter = None` would clear that one too).
-  if (waiter_ == waiter) waiter_ = Future<void>();
+  if (waiter_ == waiter) {
+    waiter_ = Future<void>();
+    line_wait_ = false;
+  }
   // Left without returning normally: set_exception() may have completed the waiter just as the
   // task was cancelled. The reader keeps the exception for the next read, so it is not lost:
   // mark the waiter's copy retrieved.
   if (!woken && waiter.done() && !waiter.cancelled()) (void)Future<void>(waiter).exception();
+}
+
+StreamReader::~StreamReader() {
+  if (line_waiter_ != nullptr) line_waiter_->reader = nullptr;
 }
 
 StreamReader::StreamReader(std::ptrdiff_t limit) : limit_(static_cast<std::size_t>(limit)) {
@@ -128,15 +158,32 @@ StreamReader::StreamReader(std::ptrdiff_t limit) : limit_(static_cast<std::size_
 
 void StreamReader::set_exception(std::exception_ptr exception) {
   exception_ = exception;
-  if (!waiter_ || !exception) return;
+  if (!exception) return;
+  if (line_waiter_ != nullptr) {  // its read raises exception_ when it resumes
+    wakeup_waiter();
+    return;
+  }
+  if (!waiter_) return;
+  line_wait_ = false;
   Future<void> waiter = std::exchange(waiter_, Future<void>());
   if (!waiter.done()) waiter.set_exception(std::move(exception));
 }
 
 void StreamReader::wakeup_waiter() {
+  if (line_waiter_ != nullptr) {
+    detail::LineWait* wait = std::exchange(line_waiter_, nullptr);
+    line_wait_ = false;
+    std::exchange(wait->task, nullptr)->wake_external();
+    return;
+  }
   if (!waiter_) return;
+  line_wait_ = false;
   Future<void> waiter = std::exchange(waiter_, Future<void>());
   if (!waiter.done()) waiter.set_result();
+}
+
+void StreamReader::woken_without_line() {
+  throw InvalidStateError("StreamReader: a line read was woken without a line, EOF or an overrun");
 }
 
 void StreamReader::set_transport(ReadTransport* transport) {
@@ -160,8 +207,15 @@ void StreamReader::feed_eof() {
 void StreamReader::feed_data(std::string_view data) {
   if (eof_) throw RuntimeError("feed_data after feed_eof");
   if (data.empty()) return;
+  bool wake = true;
+  if (line_wait_) {
+    const void* newline = std::memchr(data.data(), '\n', data.size());
+    wake = newline != nullptr;
+    // The line read's scan starts at that newline: nothing before it holds one.
+    if (wake) line_clean_ = buffer_.size() + static_cast<std::size_t>(static_cast<const char*>(newline) - data.data());
+  }
   buffer_.append(data);
-  wakeup_waiter();
+  if (wake || buffer_.size() > limit_) wakeup_waiter();
   if (transport_ != nullptr && !paused_ && buffer_.size() > 2 * limit_) {
     transport_->pause_reading();
     paused_ = true;
@@ -171,8 +225,14 @@ void StreamReader::feed_data(std::string_view data) {
 void StreamReader::feed_data(std::string&& data) {
   if (eof_) throw RuntimeError("feed_data after feed_eof");
   if (data.empty()) return;
+  bool wake = true;
+  if (line_wait_) {
+    const std::size_t newline = data.find('\n');
+    wake = newline != std::string::npos;
+    if (wake) line_clean_ = buffer_.size() + newline;
+  }
   buffer_.append(std::move(data));
-  wakeup_waiter();
+  if (wake || buffer_.size() > limit_) wakeup_waiter();
   if (transport_ != nullptr && !paused_ && buffer_.size() > 2 * limit_) {
     transport_->pause_reading();
     paused_ = true;
@@ -181,6 +241,7 @@ void StreamReader::feed_data(std::string&& data) {
 
 std::string StreamReader::take(std::size_t n) {
   std::string out = buffer_.take(n);
+  line_clean_ = 0;
   maybe_resume_transport();
   return out;
 }
@@ -212,7 +273,8 @@ bool StreamReader::try_now(OpKind kind, std::ptrdiff_t n, std::string& out) {
     }
     case OpKind::readline: {
       if (exception_) std::rethrow_exception(exception_);
-      std::size_t offset = 0;
+      if (buffer_.empty() && !eof_) return false;
+      std::size_t offset = std::exchange(line_clean_, 0);
       const std::size_t length = until_scan(nullptr, true, offset);
       if (length == std::string_view::npos) return false;
       out = take(length);
@@ -228,7 +290,8 @@ bool StreamReader::try_now(OpKind kind, std::ptrdiff_t n, std::string& out) {
 bool StreamReader::try_now(OpKind kind, std::ptrdiff_t n, std::string_view& out) {
   if (exception_) std::rethrow_exception(exception_);
   if (kind == OpKind::readline_view) {
-    std::size_t offset = 0;
+    if (buffer_.empty() && !eof_) return false;
+    std::size_t offset = std::exchange(line_clean_, 0);
     const std::size_t length = until_scan(nullptr, true, offset);
     if (length == std::string_view::npos) return false;
     out = finish_read_view(length);
@@ -245,6 +308,7 @@ std::string StreamReader::finish_read(std::size_t n) { return take(std::min(n, b
 std::string_view StreamReader::finish_read_view(std::size_t n) {
   const std::string_view view = buffer_.view().substr(0, n);
   buffer_.consume(view.size());
+  line_clean_ = 0;
   // The view stays valid: resume_reading() only re-arms the transport's reader (transports
   // deliver data from their own loop callbacks), and consuming moved nothing.
   maybe_resume_transport();
@@ -444,6 +508,7 @@ std::string StreamReader::repr() const {
   if (eof_) s += " eof";
   if (limit_ != stream_default_limit) s += " limit=" + std::to_string(limit_);
   if (waiter_) s += " waiter=" + waiter_.repr();
+  if (line_waiter_ != nullptr) s += " waiter=<line read of " + line_waiter_->task->repr() + ">";
   if (exception_) s += " exception=" + detail::describe_exception(exception_);
   if (transport_ != nullptr) s += " transport=<" + detail::type_name(typeid(*transport_)) + ">";
   if (paused_) s += " paused";

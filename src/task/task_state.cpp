@@ -139,6 +139,25 @@ void TaskBase::park_yield(std::coroutine_handle<> frame) {
   park(frame);
 }
 
+void TaskBase::park_external(ExternalWait& wait, std::coroutine_handle<> frame) noexcept {
+  ext_wait_ = &wait;
+  set_wait(TaskWait::external);
+  park(frame);
+}
+
+void TaskBase::wake_external() {
+  if (waiting() != TaskWait::external) return;
+  LoopAccess::schedule(live_loop(), &task_step_ops, this);
+  ext_wait_ = nullptr;
+  set_wait(TaskWait::step);
+}
+
+void TaskBase::leave_external_wait() {
+  std::exchange(ext_wait_, nullptr)->forget_task();
+  LoopAccess::schedule(live_loop(), &task_step_ops, this);
+  set_wait(TaskWait::step);
+}
+
 bool TaskBase::cancel(std::string message) {
   log_traceback_ = false;
   if (status_ != FutureStatus::pending) return false;
@@ -152,6 +171,8 @@ bool TaskBase::cancel(std::string message) {
     LoopAccess::disarm_timer(live_loop(), sleep_timer());
     LoopAccess::schedule(live_loop(), &task_step_ops, this);
     set_wait(TaskWait::step);
+  } else if (waiting() == TaskWait::external) {
+    leave_external_wait();
   }
   must_cancel_ = true;
   extras().cancel_message = std::move(message);
@@ -191,6 +212,8 @@ void TaskBase::step() noexcept {
       LoopAccess::disarm_timer(live_loop(), sleep_timer());
       LoopAccess::schedule(live_loop(), &task_step_ops, this);
       set_wait(TaskWait::step);
+    } else if (waiting() == TaskWait::external) {
+      leave_external_wait();
     }
   }
   release();
@@ -229,6 +252,7 @@ void TaskBase::abandon() noexcept {
   live_loop().call_exception_handler(context);
   if (fut_waiter_) fut_waiter_->remove_waiter(*this);
   set_waiter(nullptr);  // (the loop already dropped its queues and timers)
+  if (ext_wait_ != nullptr) std::exchange(ext_wait_, nullptr)->forget_task();
   set_wait(TaskWait::none);
   destroy_root();  // unwinds the frames: their locals are destroyed
   drop_callbacks();

@@ -1117,6 +1117,89 @@ TEST(StreamReader, ReadlineViewWaitsForTheNewlineAndEndsLikeReadline) {
   });
 }
 
+TEST(StreamReader, AWaitingReadlineGetsTheRestOfItsLineAfterAnotherTaskTookBytesFromTheFront) {
+  // The waiting read scans from where it knows no newline is; a read by someone else in between
+  // moves the front, and the line must still come out whole.
+  run_virtual_watched([]() -> Coro<void> {
+    StreamReader stream;
+    stream.feed_data(std::string_view("abc"));
+    auto line = create_task(stream.readline());
+    co_await sleep(0);  // the readline waits, "abc" buffered
+    get_running_loop().call_soon([&] { stream.feed_data(std::string_view("de\nrest")); });
+    EXPECT_EQ(co_await stream.read(2), "ab");  // completes at once: data is buffered
+    EXPECT_EQ(co_await line, "cde\n");
+    EXPECT_EQ(stream.buffered(), "rest");
+  });
+}
+
+TEST(StreamReader, AWaitingReadlineViewIsWokenByAMovedStringHoldingItsNewline) {
+  run_virtual_watched([]() -> Coro<void> {
+    StreamReader stream;
+    auto feeder = create_task([&]() -> Coro<void> {
+      stream.feed_data(std::string("no newline, "));
+      co_await sleep(0);
+      stream.feed_data(std::string("still none, "));
+      co_await sleep(0);
+      stream.feed_data(std::string("now\nnext"));
+    });
+    EXPECT_EQ(co_await stream.readline_view(), "no newline, still none, now\n");
+    EXPECT_EQ(stream.buffered(), "next");
+    co_await feeder;
+  });
+}
+
+TEST(StreamReader, AWaitingReadlineViewFedPastTheLimitWithoutNewlineRaisesValueError) {
+  run_virtual_watched([]() -> Coro<void> {
+    StreamReader stream(8);
+    auto feeder = create_task([&]() -> Coro<void> {
+      stream.feed_data(std::string_view("12345"));
+      co_await sleep(0);
+      stream.feed_data(std::string_view("6789"));  // 9 bytes, no newline: over the limit
+    });
+    EXPECT_THROW(co_await stream.readline_view(), ValueError);
+    EXPECT_EQ(stream.buffered(), "");
+    co_await feeder;
+  });
+}
+
+TEST(StreamReader, AWaitingReadlineCancelledLeavesTheReaderUsableForTheNextLine) {
+  run_virtual_watched([]() -> Coro<void> {
+    StreamReader stream;
+    auto line = create_task(stream.readline());
+    co_await sleep(0);
+    line.cancel();
+    EXPECT_THROW(co_await line, CancelledError);
+    stream.feed_data(std::string_view("partial"));
+    stream.feed_data(std::string_view(" line\n"));
+    EXPECT_EQ(co_await stream.readline(), "partial line\n");
+  });
+}
+
+TEST(StreamReader, ALoopDestroyedWhileATaskWaitsForALineLeavesTheReaderWithoutAWaiter) {
+  StreamReader stream;
+  {
+    asyncio::EventLoop loop(asyncio::testing::virtual_clock());
+    auto line = loop.create_task([&stream]() -> Coro<std::string> { co_return co_await stream.readline(); });
+    loop.run_until_complete([]() -> Coro<void> { co_await sleep(0); });
+    EXPECT_NE(stream.repr().find("waiter=<line read of <Task pending"), std::string::npos);
+  }  // the pending task is abandoned: its read forgets the reader
+  EXPECT_EQ(stream.repr(), "<StreamReader>");
+  stream.feed_data(std::string_view("late\n"));  // nobody to wake
+  EXPECT_EQ(stream.buffered(), "late\n");
+}
+
+TEST(StreamReader, AReaderDestroyedWhileATaskWaitsForALineLeavesTheTaskToBeCancelled) {
+  run_virtual_watched([]() -> Coro<void> {
+    auto stream = std::make_unique<StreamReader>();
+    StreamReader* reader = stream.get();
+    auto line = create_task([reader]() -> Coro<std::string> { co_return co_await reader->readline(); });
+    co_await sleep(0);
+    stream.reset();
+    line.cancel();
+    EXPECT_THROW(co_await line, CancelledError);
+  });
+}
+
 // --- repr ----------------------------------------------------------------------------------------
 
 TEST(StreamReader, ReprShowsWhatPythonsShows) {

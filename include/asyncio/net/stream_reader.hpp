@@ -43,6 +43,7 @@
 #include "asyncio/exceptions.hpp"
 #include "asyncio/net/stream_errors.hpp"
 #include "asyncio/task/future.hpp"
+#include "asyncio/task/task_state.hpp"
 
 namespace asyncio {
 
@@ -50,6 +51,8 @@ class ReadTransport;
 
 /// Python's asyncio.streams._DEFAULT_LIMIT: the default line-length limit of a StreamReader, 64 KiB.
 inline constexpr std::size_t stream_default_limit = 64 * 1024;
+
+class StreamReader;
 
 namespace detail {
 
@@ -81,6 +84,21 @@ class Separators {
 /// an exhausted buffer or, when the append would reallocate, slides the unread bytes to the
 /// front. Bytes handed out as a view (StreamReader::read_view) therefore stay untouched until the
 /// next append or read.
+/// A line read (readline, readline_view) parked directly on its task, with no Future: the reader
+/// wakes the task only when the read can end (see StreamReader::line_wait_). Lives in the read's
+/// awaitable, in the waiting coroutine's frame.
+class LineWait final : public ExternalWait {
+ public:
+  LineWait() = default;
+  LineWait(const LineWait&) = delete;
+  LineWait& operator=(const LineWait&) = delete;
+  /// The task was cancelled or abandoned: the reader must not wake it.
+  void forget_task() noexcept override;
+
+  StreamReader* reader = nullptr;
+  TaskBase* task = nullptr;  // set while parked
+};
+
 class StreamBuffer {
  public:
   /// take() hands the whole allocation over (no copy) from this size on.
@@ -154,6 +172,7 @@ class StreamReader {
     Op& operator=(const Op&) = delete;
     ~Op() {
       if (waiter_) reader_->end_wait(waiter_, false);
+      if (line_.task != nullptr) line_.forget_task();  // the frame went while parked
     }
 
     Awaiter operator co_await() & noexcept { return Awaiter(*this); }
@@ -182,6 +201,11 @@ class StreamReader {
     [[nodiscard]] bool single_wait() const noexcept {
       return kind_ == OpKind::read_view || (kind_ == OpKind::read && n_ > 0);
     }
+    /// A line read parks once too: the reader wakes it only when the wait can end (see
+    /// StreamReader::line_wait_), so the read needs no coroutine frame of its own.
+    [[nodiscard]] bool line_wait() const noexcept {
+      return kind_ == OpKind::readline_view || kind_ == OpKind::readline;
+    }
     Coro<T> slow_path() {
       if constexpr (std::is_same_v<T, std::string_view>) {
         if (kind_ == OpKind::readline_view) return reader_->readline_view_slow();
@@ -197,14 +221,41 @@ class StreamReader {
         parked_.emplace(waiter_.state_ptr());
         return parked_->await_suspend(awaiting);
       }
+      if (line_wait()) {
+        if constexpr (std::is_base_of_v<detail::CoroPromiseBase, P>) {
+          if (detail::Driver* d = awaiting.promise().driver()) {
+            // In a task: park on it directly, the reader wakes it (no Future, no frame).
+            auto* task = static_cast<detail::TaskBase*>(d);
+            reader_->begin_line_wait(line_, *task);
+            driver_ = d;
+            task->park_external(line_, awaiting);
+            return true;
+          }
+        }
+        waiter_ = reader_->begin_wait("readuntil");
+        reader_->line_wait_ = true;
+        parked_.emplace(waiter_.state_ptr());
+        return parked_->await_suspend(awaiting);
+      }
       slow_ = slow_path();
       return slow_.operator co_await().await_suspend(awaiting);
     }
     T resume() {
+      if (driver_ != nullptr) {    // parked on the task (a line read): woken or cancelled
+        driver_->raise_pending();  // CancelledError
+        // Woken only when a line, the limit or EOF is there: this try is conclusive.
+        if (!reader_->try_now(kind_, n_, result_)) reader_->woken_without_line();
+        return std::move(result_);
+      }
       if (parked_) {
         parked_->await_resume();  // CancelledError, or the error set_exception() gave
         reader_->end_wait(waiter_, true);
         waiter_ = Future<void>();
+        if (line_wait()) {
+          // Woken only when a line, the limit or EOF is there: this try is conclusive.
+          if (!reader_->try_now(kind_, n_, result_)) reader_->woken_without_line();
+          return std::move(result_);
+        }
         if constexpr (std::is_same_v<T, std::string_view>) {
           return reader_->finish_read_view(static_cast<std::size_t>(n_));
         } else {
@@ -220,6 +271,8 @@ class StreamReader {
     OpKind kind_;
     bool used_ = false;
     T result_{};
+    detail::LineWait line_;                                     // a line read parked on its task
+    detail::Driver* driver_ = nullptr;                          // that task, once parked on it
     Future<void> waiter_;                                       // single wait: the reader's waiter
     std::optional<detail::FutureAwaiter<void, false>> parked_;  // single wait: parked on waiter_
     Coro<T> slow_;                                              // the Coro path, once started
@@ -233,6 +286,9 @@ class StreamReader {
   /// Shared by address (waiting reads point at it): neither copyable nor movable.
   StreamReader(const StreamReader&) = delete;
   StreamReader& operator=(const StreamReader&) = delete;
+  /// A line read still parked on its task is left waiting (as a read parked on the reader's
+  /// future is: nobody will complete it); it no longer refers to this reader.
+  ~StreamReader();
 
   /// The limit given at construction (Python's `_limit`).
   [[nodiscard]] std::size_t limit() const noexcept { return limit_; }
@@ -365,14 +421,30 @@ class StreamReader {
   std::string take(std::size_t n);
   void maybe_resume_transport();
   void wakeup_waiter();
+  [[noreturn]] static void woken_without_line();
+  /// A line read parks on `task` (RuntimeError if another read waits; resumes a paused transport).
+  void begin_line_wait(detail::LineWait& wait, detail::TaskBase& task);
+  friend class detail::LineWait;
 
   detail::StreamBuffer buffer_;
   std::size_t limit_;
   std::exception_ptr exception_;
   Future<void> waiter_;
+  detail::LineWait* line_waiter_ = nullptr;  // a line read parked on its task (instead of waiter_)
   ReadTransport* transport_ = nullptr;
   bool eof_ = false;
   bool paused_ = false;
+  /// Set while a line read (Op, readline or readline_view) is parked (on `waiter_`, or on its task
+  /// through `line_waiter_`): the buffer then
+  /// holds no newline (the read found none before parking, and data without one is all that came
+  /// since), so feed_data wakes it only for data holding a newline or a buffer over the limit (and
+  /// feed_eof, set_exception as always). CPython wakes the reader for every chunk and lets it scan
+  /// and wait again; the outcome of the read is the same, without a resumption per chunk.
+  bool line_wait_ = false;
+  /// Bytes at the front of the buffer known to hold no newline: set when feed_data wakes a line
+  /// read for a chunk with one (to that newline's position: what was buffered before had none),
+  /// so the read's scan starts there. Any consumption resets it; the next line read's try takes it.
+  std::size_t line_clean_ = 0;
 };
 
 }  // namespace asyncio

@@ -5,8 +5,9 @@
 ///  - A pending task is owned by its loop (a Resident) and is in exactly one of these states:
 ///      running its step (the loop's current task), waiting for a step already on the ready queue
 ///      (waiting() == step), parked on a future (waiting() == future, fut_waiter_ set and holding a
-///      wake-up entry there), or parked on its own sleep timer (waiting() == timer). Parking sets
-///      Driver::parked, which ends the step's run.
+///      wake-up entry there), parked on its own sleep timer (waiting() == timer), or parked on an
+///      ExternalWait (waiting() == external, ext_wait_ set, which holds the task until it wakes it
+///      or is told to forget it). Parking sets Driver::parked, which ends the step's run.
 ///  - Only step() resumes the chain, through Driver::run; a wake-up is always a step on
 ///    the ready queue, never a resumption inside another callback.
 ///  - cancel() never resumes anything: it cancels what the task waits for (whose wake-up then steps
@@ -27,7 +28,23 @@
 namespace asyncio::detail {
 
 /// What a parked task waits for.
-enum class TaskWait : std::uint8_t { none, step, future, timer };
+enum class TaskWait : std::uint8_t { none, step, future, timer, external };
+
+/// A place a task can wait at without a Future, for waits on a hot path where making, completing
+/// and destroying a Future would cost more than the rest of the wait (a StreamReader's line read).
+/// The wait site keeps the task and wakes it with TaskBase::wake_external(); when the task stops
+/// waiting for another reason (it is cancelled, or abandoned by a dying loop) the task calls
+/// forget_task(), after which the site must not touch the task. The awaiter that parked raises the
+/// task's pending exception (CancelledError) on resumption, as a future's awaiter does.
+class ExternalWait {
+ public:
+  /// The task no longer waits here and will not be woken: drop it.
+  virtual void forget_task() noexcept = 0;
+
+ protected:
+  ExternalWait() = default;
+  ~ExternalWait() = default;
+};
 
 extern const ReadyOps task_step_ops;
 extern const ReadyOps resume_handle_ops;
@@ -59,6 +76,11 @@ class TaskBase : public FutureBase, public Driver, public Resident, public Waite
   void park_until(std::int64_t when, std::coroutine_handle<> frame);
   /// Lets the loop run everything else that is ready, then continues (sleep(0)).
   void park_yield(std::coroutine_handle<> frame);
+  /// Waits at `wait` until it calls wake_external() (see ExternalWait).
+  void park_external(ExternalWait& wait, std::coroutine_handle<> frame) noexcept;
+  /// Called by the ExternalWait the task is parked at: schedules the task's next step. Nothing if
+  /// the task is not parked at one (it was cancelled first).
+  void wake_external();
 
   [[nodiscard]] std::string name() const;
   void set_name(std::string name) { extras().name = std::move(name); }
@@ -98,6 +120,9 @@ class TaskBase : public FutureBase, public Driver, public Resident, public Waite
   void set_waiter(FutureBase* f) noexcept;
 
   FutureBase* fut_waiter_ = nullptr;  // retained while parked on it
+  ExternalWait* ext_wait_ = nullptr;  // while parked at one
+  /// Stops waiting at the ExternalWait (which forgets the task) and schedules a step.
+  void leave_external_wait();
   void set_wait(TaskWait w) noexcept { task_wait_ = static_cast<std::uint8_t>(w); }
 };
 
