@@ -188,6 +188,7 @@ void EventLoop::run_iteration() {
       // such I/O under a deadline run on the monotonic clock.)
       if (backend_->has_sources()) {
         backend_->poll(Duration(0), &EventLoop::io_ready, this);
+        ++stats_.polls;
         polled = true;
       }
       if (ready_.empty()) virtual_now_ = std::max(virtual_now_, *deadline);
@@ -197,14 +198,17 @@ void EventLoop::run_iteration() {
     }
   }
 
-  // 2. Poll (a poll that would not wait is skipped when nothing could be reported); collect what
+  // 2. Poll (a poll that would not wait is skipped when nothing could be reported, and made only
+  //    every kPassivePollInterval-th time when only passive descriptors could); collect what
   //    other threads sent.
   if (timeout != 0) {
     polling_.store(true, std::memory_order_seq_cst);
     if (inbox_nonempty_.load(std::memory_order_seq_cst)) timeout = 0;
   }
-  if (!polled && (timeout != 0 || backend_->has_sources()))
+  if (!polled && (timeout != 0 || should_poll_without_waiting())) {
     backend_->poll(Duration(timeout), &EventLoop::io_ready, this);
+    ++stats_.polls;
+  }
   if (polling_.load(std::memory_order_relaxed)) polling_.store(false, std::memory_order_relaxed);
   if (wake_sent_.load(std::memory_order_relaxed)) wake_sent_.store(false, std::memory_order_release);
   drain_inbox();

@@ -60,9 +60,25 @@ void EventLoop::set_fd_callback(int fd, unsigned which, detail::CallbackNode* no
     throw;
   }
   FdCallbacks& entry = fds_[static_cast<std::size_t>(fd)];
+  if (interest_of(entry.reader, entry.writer) == 0) ++watched_fds_;
+  clear_passive(entry);  // a new reader, or a writer: prompt again
   detail::CallbackNode*& slot = which == detail::io_readable ? entry.reader : entry.writer;
   if (slot != nullptr) drop_fd_node(slot);
   slot = node;
+}
+
+void EventLoop::clear_passive(FdCallbacks& entry) noexcept {
+  if (!entry.passive) return;
+  entry.passive = false;
+  --passive_fds_;
+}
+
+bool EventLoop::should_poll_without_waiting() noexcept {
+  if (watched_fds_ > passive_fds_) return true;
+  if (passive_fds_ == 0) return false;
+  if (++passive_skips_ < kPassivePollInterval) return false;
+  passive_skips_ = 0;
+  return true;
 }
 
 bool EventLoop::clear_fd_callback(int fd, unsigned which) {
@@ -75,7 +91,10 @@ bool EventLoop::clear_fd_callback(int fd, unsigned which) {
   const unsigned before = interest_of(entry.reader, entry.writer);
   drop_fd_node(slot);
   slot = nullptr;
-  backend_->watch(fd, before, interest_of(entry.reader, entry.writer));
+  clear_passive(entry);
+  const unsigned after = interest_of(entry.reader, entry.writer);
+  if (after == 0) --watched_fds_;
+  backend_->watch(fd, before, after);
   return true;
 }
 
@@ -102,6 +121,8 @@ void EventLoop::release_fd_callbacks() noexcept {
     if (entry.writer != nullptr) drop_fd_node(std::exchange(entry.writer, nullptr));
   }
   fds_.clear();
+  watched_fds_ = 0;
+  passive_fds_ = 0;
 }
 
 }  // namespace asyncio

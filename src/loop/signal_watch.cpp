@@ -134,6 +134,8 @@ void SignalWatch::add(int sig, Callback callback) {
     if (fd < 0) throw_last_os_error("signalfd()");
     try {
       loop_.add_reader(fd, [guard = CloseGuard(this)] { guard.watch()->on_readable(); });
+      // Signals are rare and need no answer within the iteration: see make_reader_passive.
+      LoopAccess::make_reader_passive(loop_, fd);
     } catch (...) {
       ::close(fd);
       throw;

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -56,6 +57,67 @@ TEST(Signals, TheHandlerRunsAsALoopCallbackNotInsideTheSignal) {
   loop.run_forever();
   EXPECT_TRUE(ran);
   EXPECT_TRUE(loop_was_running);
+  loop.close();
+}
+
+TEST(Signals, AHandlerSetDoesNotMakeEveryBusyIterationPollTheBackend) {
+  // The signalfd is a passive descriptor: with callbacks ready, it is polled every
+  // kPassivePollInterval-th iteration only (a poll is a system call per task switch otherwise).
+  SignalStateGuard guard(SIGUSR1);
+  EventLoop loop;
+  loop.add_signal_handler(SIGUSR1, [] {});
+  int left = 640;
+  std::function<void()> spin = [&] {
+    if (--left > 0) loop.call_soon(spin);
+  };
+  loop.call_soon(spin);
+  const asyncio::LoopStats before = loop.stats();
+  while (left > 0) loop.run_once();
+  const asyncio::LoopStats after = loop.stats();
+  EXPECT_EQ(after.iterations - before.iterations, 640u);
+  EXPECT_LE(after.polls - before.polls, 640u / 64 + 1);
+  EXPECT_TRUE(loop.remove_signal_handler(SIGUSR1));
+  loop.close();
+}
+
+TEST(Signals, ASignalReachesItsHandlerWhileCallbacksKeepTheLoopBusy) {
+  SignalStateGuard guard(SIGUSR1);
+  EventLoop loop;
+  bool handled = false;
+  loop.add_signal_handler(SIGUSR1, [&] { handled = true; });
+  std::function<void()> spin = [&] {
+    if (!handled) loop.call_soon(spin);
+  };
+  loop.call_soon(spin);
+  ::raise(SIGUSR1);
+  int iterations = 0;
+  while (!handled && iterations < 1000) {
+    loop.run_once();
+    ++iterations;
+  }
+  EXPECT_TRUE(handled);
+  EXPECT_LE(iterations, 64 + 2);  // polled within kPassivePollInterval busy iterations
+  loop.close();
+}
+
+TEST(Signals, AnActiveDescriptorIsStillPolledOnEveryBusyIteration) {
+  SignalStateGuard guard(SIGUSR1);
+  EventLoop loop;
+  loop.add_signal_handler(SIGUSR1, [] {});
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  loop.add_reader(fds[0], [] {});
+  int left = 100;
+  std::function<void()> spin = [&] {
+    if (--left > 0) loop.call_soon(spin);
+  };
+  loop.call_soon(spin);
+  const asyncio::LoopStats before = loop.stats();
+  while (left > 0) loop.run_once();
+  EXPECT_EQ(loop.stats().polls - before.polls, loop.stats().iterations - before.iterations);
+  EXPECT_TRUE(loop.remove_reader(fds[0]));
+  ::close(fds[0]);
+  ::close(fds[1]);
   loop.close();
 }
 

@@ -110,6 +110,7 @@ struct LoopStats {
   std::uint64_t iterations = 0;       ///< run_once() calls
   std::uint64_t callbacks = 0;        ///< ready-queue entries run
   std::uint64_t wakeups_written = 0;  ///< cross-thread wake-ups written to the backend
+  std::uint64_t polls = 0;            ///< backend polls (system calls) made
 };
 
 class EventLoop {
@@ -369,6 +370,7 @@ class EventLoop {
   void set_fd_callback(int fd, unsigned which, detail::CallbackNode* node);
   bool clear_fd_callback(int fd, unsigned which);
   static void io_ready(void* self, int fd, unsigned events);
+  bool should_poll_without_waiting() noexcept;
   void release_fd_callbacks() noexcept;
   void run_iteration();
   void enter_running(const char* what);
@@ -384,8 +386,18 @@ class EventLoop {
   struct FdCallbacks {
     detail::CallbackNode* reader = nullptr;
     detail::CallbackNode* writer = nullptr;
+    bool passive = false;  // LoopAccess::make_reader_passive: a reader only, polled now and then
   };
   std::vector<FdCallbacks> fds_;
+  void clear_passive(FdCallbacks& entry) noexcept;
+  /// Passive descriptors (counted in fds_) and the iterations since they were last polled while
+  /// the loop had callbacks ready (see should_poll_without_waiting()).
+  std::size_t watched_fds_ = 0;  // descriptors with a reader or a writer
+  std::uint32_t passive_fds_ = 0;
+  std::uint32_t passive_skips_ = 0;
+  /// How often passive descriptors are polled while callbacks are ready: a signal waits at most
+  /// this many busy iterations (each runs every callback ready when it began).
+  static constexpr std::uint32_t kPassivePollInterval = 64;
   std::unique_ptr<Executor> default_executor_;
   ExceptionHandler exception_handler_;
   detail::LoopAnchor* anchor_;
@@ -480,6 +492,20 @@ struct LoopAccess {
   /// call_soon_threadsafe for the runtime: false (and the node untouched) if the loop is closed.
   static bool try_post(EventLoop& loop, CallbackNode* node) { return loop.try_post(node); }
   static void release_autojump(EventLoop& loop) noexcept { --loop.autojump_holds_; }
+
+  /// Python has no such notion: marks the reader of `fd` (which must have a reader and no writer)
+  /// passive. A descriptor whose events are rare and need no prompt answer (a signalfd) would
+  /// otherwise make every iteration with callbacks ready poll the backend, a system call that is
+  /// most of the cost of a task switch; a passive one is polled only every
+  /// kPassivePollInterval-th such iteration (and whenever the loop would wait anyway). Until the
+  /// reader is removed or replaced, or a writer is added.
+  static void make_reader_passive(EventLoop& loop, int fd) noexcept {
+    if (fd < 0 || static_cast<std::size_t>(fd) >= loop.fds_.size()) return;
+    EventLoop::FdCallbacks& entry = loop.fds_[static_cast<std::size_t>(fd)];
+    if (entry.reader == nullptr || entry.writer != nullptr || entry.passive) return;
+    entry.passive = true;
+    ++loop.passive_fds_;
+  }
 
   /// The extension added under `key` (the address of something the extension's layer owns), or
   /// null. Loop-thread-only, like the loop's other state.
