@@ -17,11 +17,15 @@ namespace {
 
 // One client: Python's `async def handle(reader, writer)`. Returning closes the connection.
 asyncio::Coro<void> handle(std::shared_ptr<asyncio::StreamReader> reader, asyncio::StreamWriter writer) {
-  for (;;) {
-    std::string_view line = co_await reader->readline_view();  // a view: no copy per line
-    if (line.empty()) break;                                   // EOF
-    writer.write(line);
-    co_await writer.drain();
+  try {
+    for (;;) {
+      std::string_view line = co_await reader->readline_view();  // a view: no copy per line
+      if (line.empty()) break;                                   // EOF
+      writer.write(line);
+      co_await writer.drain();
+    }
+  } catch (const asyncio::ConnectionError&) {
+    // The client reset the connection: no error of the server's, nobody left to answer.
   }
 }
 

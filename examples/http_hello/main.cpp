@@ -27,12 +27,13 @@ std::string response(int status, std::string_view reason, std::string_view body,
   return r;
 }
 
-// One connection: requests in order (pipelining works: each head is read after the last answer).
-asyncio::Coro<void> serve_client(std::shared_ptr<asyncio::StreamReader> reader, asyncio::StreamWriter writer) {
+// One connection's requests, in order (pipelining works: each head is read after the last answer).
+// By reference: serve_client awaits it at once and outlives it.
+asyncio::Coro<void> serve_requests(asyncio::StreamReader& reader, asyncio::StreamWriter& writer) {
   for (;;) {
     std::string head;
     try {
-      head = co_await reader->readuntil("\r\n\r\n");
+      head = co_await reader.readuntil("\r\n\r\n");
     } catch (const asyncio::IncompleteReadError& e) {
       // EOF: between requests it is the client leaving; inside one it is a truncated request.
       if (!e.partial().empty()) writer.write(response(400, "Bad Request", "truncated request\n", false));
@@ -56,7 +57,7 @@ asyncio::Coro<void> serve_client(std::shared_ptr<asyncio::StreamReader> reader, 
     }
     if (parsed.request.content_length > 0) {
       try {
-        (void)co_await reader->readexactly(static_cast<std::ptrdiff_t>(parsed.request.content_length));
+        (void)co_await reader.readexactly(static_cast<std::ptrdiff_t>(parsed.request.content_length));
       } catch (const asyncio::IncompleteReadError&) {
         writer.write(response(400, "Bad Request", "truncated body\n", false));
         break;
@@ -68,6 +69,15 @@ asyncio::Coro<void> serve_client(std::shared_ptr<asyncio::StreamReader> reader, 
     if (!keep_alive) break;
   }
   co_await writer.drain();
+}
+
+// One connection. A client that resets is no error of the server's (it logs nothing).
+asyncio::Coro<void> serve_client(std::shared_ptr<asyncio::StreamReader> reader, asyncio::StreamWriter writer) {
+  try {
+    co_await serve_requests(*reader, writer);
+  } catch (const asyncio::ConnectionError&) {
+    // The client reset or went away mid-request: nobody is left to answer.
+  }
   writer.close();
 }
 
