@@ -1,6 +1,6 @@
 // DatagramSocketTransport and create_datagram_endpoint: CPython 3.13 selector_events.py
-// (_SelectorTransport, _SelectorDatagramTransport), transports.py (_FlowControlMixin) and
-// base_events.py (create_datagram_endpoint), on EventLoop::add_reader / add_writer.
+// (_SelectorDatagramTransport) on detail::FdTransport (net/fd_transport.hpp: _SelectorTransport and
+// _FlowControlMixin), and base_events.py (create_datagram_endpoint).
 
 #include "asyncio/net/datagram_transport.hpp"
 
@@ -13,7 +13,6 @@
 #include <string>
 #include <utility>
 
-#include "asyncio/detail/describe.hpp"
 #include "asyncio/exceptions.hpp"
 #include "asyncio/loop/event_loop.hpp"
 #include "asyncio/loop/logger.hpp"
@@ -24,30 +23,11 @@ namespace asyncio {
 
 namespace {
 
-/// Python's constants.LOG_THRESHOLD_FOR_CONNLOST_WRITES.
-constexpr std::uint32_t kLogThresholdForConnLostWrites = 5;
+using detail::os_error_ptr;
+using detail::would_block;
+
 /// What a queued datagram counts beyond its bytes (CPython's "include header bytes").
 constexpr std::size_t kDatagramOverhead = 8;
-
-bool would_block(int err) noexcept { return err == EAGAIN || err == EWOULDBLOCK || err == EINTR; }
-
-bool is_os_error(const std::exception_ptr& error) {
-  try {
-    std::rethrow_exception(error);
-  } catch (const OSError&) {
-    return true;
-  } catch (...) {
-    return false;
-  }
-}
-
-std::exception_ptr os_error_ptr(int err, const std::string& operation) {
-  try {
-    throw_os_error(err, operation);
-  } catch (...) {
-    return std::current_exception();
-  }
-}
 
 const char* family_name(int family) {
   switch (family) {
@@ -72,78 +52,39 @@ std::shared_ptr<DatagramSocketTransport> DatagramSocketTransport::create(EventLo
                                                                          Future<void> waiter) {
   detail::check_datagram_socket(sock);
   detail::TransportTable& table = detail::TransportTable::of(loop);
-  auto t = std::make_shared<DatagramSocketTransport>(Private{}, loop, table, std::move(sock), address);
-  t->set_protocol(std::move(protocol));
-  t->self_ = t;  // the loop's reference, until connection_lost has run
-  try {
-    t->start(std::move(waiter));
-  } catch (...) {
-    t->self_.reset();
-    throw;
-  }
-  return t;
+  return launch(std::make_shared<DatagramSocketTransport>(Private{}, loop, table, std::move(sock), address),
+                std::move(protocol), std::move(waiter));
 }
 
 DatagramSocketTransport::DatagramSocketTransport(Private, EventLoop& loop, detail::TransportTable& table, Socket sock,
                                                  std::optional<SocketAddress> address)
-    : loop_(&loop), table_(&table), sock_(std::move(sock)), fd_(sock_.fileno()), address_(address) {
-  sockaddr_storage storage{};
-  socklen_t len = sizeof storage;
-  if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&storage), &len) == 0) {
-    sockname_ = SocketAddress::from_raw(reinterpret_cast<const sockaddr*>(&storage), len);
-  }
-  len = sizeof storage;
-  if (::getpeername(fd_, reinterpret_cast<sockaddr*>(&storage), &len) == 0) {
-    peername_ = SocketAddress::from_raw(reinterpret_cast<const sockaddr*>(&storage), len);
-  }
-  table_->link(*this);
-}
+    : Base(loop, table, sock.fileno()),
+      sock_(std::move(sock)),
+      address_(address),
+      peername_(detail::query_peername(fd_)),
+      sockname_(detail::query_sockname(fd_)) {}
 
 DatagramSocketTransport::~DatagramSocketTransport() { release_resources(); }
 
-void DatagramSocketTransport::start(Future<void> waiter) {
-  try {
-    loop_->call_soon([this, waiter = std::move(waiter)]() mutable { on_start(waiter); });
-  } catch (...) {
-    release_resources();
-    throw;
-  }
+void DatagramSocketTransport::start_watching() {
+  // Only now: no datagram_received before connection_made (Python schedules _add_reader after it).
+  if (!closing_) add_reader_or_fail("Fatal error on transport: add_reader() failed");
 }
 
-void DatagramSocketTransport::on_start(Future<void>& waiter) {
-  if (protocol_) {
-    try {
-      protocol_->connection_made(*this);
-    } catch (...) {
-      fatal_error(std::current_exception(), "Fatal error: protocol.connection_made() call failed.");
-    }
-  }
-  // Only now: no datagram_received before connection_made (Python schedules _add_reader after it).
-  if (!closing_ && !reader_on_) {
-    try {
-      loop_->add_reader(fd_, [this] { read_ready(); });
-      reader_on_ = true;
-    } catch (...) {
-      fatal_error(std::current_exception(), "Fatal error on transport: add_reader() failed");
-    }
-  }
-  if (waiter && !waiter.done()) waiter.set_result();  // futures._set_result_unless_cancelled
+void DatagramSocketTransport::release_descriptor() noexcept {
+  drop_write_buffer();
+  sock_.close();
 }
 
 void DatagramSocketTransport::set_protocol(std::shared_ptr<BaseProtocol> protocol) {
-  auto* datagram = dynamic_cast<DatagramProtocol*>(protocol.get());
-  if (datagram == nullptr) throw TypeError("DatagramSocketTransport: the protocol must be a DatagramProtocol");
-  // The old protocol may be running the call that replaces it: released with the next replacement
-  // or at connection_lost, never under its own feet.
-  retired_protocol_ = std::move(protocol_);
-  protocol_ = std::move(protocol);
-  datagram_protocol_ = datagram;
+  datagram_protocol_ = replace_protocol_as<DatagramProtocol>(
+      std::move(protocol), "DatagramSocketTransport: the protocol must be a DatagramProtocol");
 }
 
 // --- receiving -----------------------------------------------------------------------------------
 
 void DatagramSocketTransport::read_ready() {
-  if (conn_lost_ != 0) return;
+  if (lost_) return;
   const std::span<char> buffer = table_->read_buffer();
   sockaddr_storage from{};
   socklen_t from_len = sizeof from;
@@ -209,9 +150,8 @@ void DatagramSocketTransport::sendto(std::string_view data, const std::optional<
   if (!destination && !peername_) {
     throw ValueError("sendto(): an address is required: the endpoint has no remote address");
   }
-  if (conn_lost_ != 0) {
-    if (conn_lost_ >= kLogThresholdForConnLostWrites) log(LogLevel::warning, "socket.send() raised exception.");
-    ++conn_lost_;
+  if (lost_) {
+    drop_write("socket.send() raised exception.");
     return;
   }
   if (queue_.empty()) {
@@ -222,16 +162,15 @@ void DatagramSocketTransport::sendto(std::string_view data, const std::optional<
       report_error_received(err, destination);
       return;
     }
-    add_writer();
-    if (!writer_on_) return;  // add_writer failed: the transport is being lost
+    if (!add_writer_or_fail("Fatal error on transport: add_writer() failed")) return;  // being lost
   }
   queue_.push_back(Datagram{std::string(data), destination});
   queued_bytes_ += data.size() + kDatagramOverhead;
   maybe_pause_protocol();
 }
 
-void DatagramSocketTransport::sendto_ready() {
-  if (conn_lost_ != 0) return;
+void DatagramSocketTransport::write_ready() {
+  if (lost_) return;
   while (!queue_.empty()) {
     Datagram& front = queue_.front();
     const int err = send_one(front.data, front.address);
@@ -242,100 +181,29 @@ void DatagramSocketTransport::sendto_ready() {
     if (err != 0) {
       // As CPython: report, and leave the rest for the next writability.
       report_error_received(err, address);
-      if (conn_lost_ != 0) return;  // error_received aborted
+      if (lost_) return;  // error_received aborted
       break;
     }
   }
   maybe_resume_protocol();  // may queue more, or close or abort
-  if (conn_lost_ != 0 || !queue_.empty()) return;
+  if (lost_ || !queue_.empty()) return;
   remove_writer();
   if (closing_) {
     // close() waited for this flush.
-    ++conn_lost_;
     call_connection_lost(nullptr);  // may destroy *this: nothing after it
   }
 }
 
-void DatagramSocketTransport::add_writer() {
-  if (writer_on_) return;
-  try {
-    loop_->add_writer(fd_, [this] { sendto_ready(); });
-    writer_on_ = true;
-  } catch (...) {
-    fatal_error(std::current_exception(), "Fatal error on transport: add_writer() failed");
-  }
-}
-
-void DatagramSocketTransport::remove_reader() noexcept {
-  if (!reader_on_) return;
-  reader_on_ = false;
-  if (loop_ == nullptr) return;
-  try {
-    loop_->remove_reader(fd_);
-  } catch (...) {  // only debug mode's wrong-thread check throws; the descriptor is closed soon
-  }
-}
-
-void DatagramSocketTransport::remove_writer() noexcept {
-  if (!writer_on_) return;
-  writer_on_ = false;
-  if (loop_ == nullptr) return;
-  try {
-    loop_->remove_writer(fd_);
-  } catch (...) {  // as remove_reader
-  }
-}
-
-void DatagramSocketTransport::clear_queue() noexcept {
+void DatagramSocketTransport::drop_write_buffer() noexcept {
   queue_.clear();
   queued_bytes_ = 0;
-}
-
-// --- flow control (_FlowControlMixin) ------------------------------------------------------------
-
-void DatagramSocketTransport::maybe_pause_protocol() {
-  if (queued_bytes_ <= high_) return;
-  if (protocol_paused_ || !protocol_) return;
-  protocol_paused_ = true;
-  try {
-    protocol_->pause_writing();
-  } catch (...) {
-    report("protocol.pause_writing() failed", std::current_exception());
-  }
-}
-
-void DatagramSocketTransport::maybe_resume_protocol() {
-  if (!protocol_paused_ || queued_bytes_ > low_) return;
-  protocol_paused_ = false;
-  if (!protocol_) return;
-  try {
-    protocol_->resume_writing();
-  } catch (...) {
-    report("protocol.resume_writing() failed", std::current_exception());
-  }
-}
-
-void DatagramSocketTransport::set_write_buffer_limits(std::size_t high, std::size_t low) {
-  if (low > high) {
-    throw ValueError("high (" + std::to_string(high) + ") must be >= low (" + std::to_string(low) + ") must be >= 0");
-  }
-  high_ = high;
-  low_ = low;
-  maybe_pause_protocol();
 }
 
 // --- closing -------------------------------------------------------------------------------------
 
 void DatagramSocketTransport::close() {
   user_closed_ = true;
-  if (closing_) return;
-  closing_ = true;
-  remove_reader();
-  if (queue_.empty()) {
-    ++conn_lost_;
-    remove_writer();
-    schedule_connection_lost(nullptr);
-  }
+  close_when_flushed();
 }
 
 void DatagramSocketTransport::abort() {
@@ -343,110 +211,14 @@ void DatagramSocketTransport::abort() {
   force_close(nullptr);
 }
 
-void DatagramSocketTransport::fatal_error(std::exception_ptr error, const char* message) {
-  if (!is_os_error(error)) {
-    report(message, error);
-  } else if (loop_ != nullptr && loop_->get_debug()) {
-    log(LogLevel::debug, describe() + ": " + message + ": " + detail::describe_exception(error));
-  }
-  force_close(std::move(error));
-}
-
-void DatagramSocketTransport::force_close(std::exception_ptr error) {
-  if (conn_lost_ != 0) return;
-  if (!queue_.empty()) {
-    clear_queue();
-    remove_writer();
-  }
-  if (!closing_) {
-    closing_ = true;
-    remove_reader();
-  }
-  ++conn_lost_;
-  schedule_connection_lost(std::move(error));
-}
-
-void DatagramSocketTransport::schedule_connection_lost(std::exception_ptr error) {
-  // A closed loop runs nothing: its table abandons this transport instead.
-  if (loop_ == nullptr || loop_->is_closed()) return;
-  loop_->call_soon([this, error = std::move(error)]() mutable { call_connection_lost(std::move(error)); });
-}
-
-void DatagramSocketTransport::call_connection_lost(std::exception_ptr error) {
-  if (conn_lost_ == 0) conn_lost_ = 1;
-  closing_ = true;
-  // The loop's reference goes last (it may be the only one): nothing touches *this after it.
-  const std::shared_ptr<DatagramSocketTransport> keep = std::move(self_);
-  std::exception_ptr failure;
-  if (protocol_) {
-    try {
-      protocol_->connection_lost(std::move(error));
-    } catch (...) {
-      failure = std::current_exception();
-    }
-  }
-  if (failure) report("Fatal error: protocol.connection_lost() call failed.", failure);
-  const std::shared_ptr<BaseProtocol> protocol = std::move(protocol_);
-  const std::shared_ptr<BaseProtocol> retired = std::move(retired_protocol_);
-  datagram_protocol_ = nullptr;
-  release_resources();
-}
-
-void DatagramSocketTransport::release_resources() noexcept {
-  // Unwatch before closing: the loop must never hold a callback for a descriptor number that the
-  // kernel may give to someone else.
-  remove_reader();
-  remove_writer();
-  clear_queue();
-  sock_.close();
-  if (table_ != nullptr) std::exchange(table_, nullptr)->unlink(*this);
-}
-
-void DatagramSocketTransport::abandon() noexcept {
-  // The loop is closing (its callbacks are already gone) and will run nothing more.
-  const std::shared_ptr<DatagramSocketTransport> keep = std::move(self_);
-  loop_ = nullptr;
-  reader_on_ = false;
-  writer_on_ = false;
-  closing_ = true;
-  if (conn_lost_ == 0) conn_lost_ = 1;
-  release_resources();
-  const std::shared_ptr<BaseProtocol> protocol = std::move(protocol_);
-  const std::shared_ptr<BaseProtocol> retired = std::move(retired_protocol_);
-  datagram_protocol_ = nullptr;
-}
-
-void DatagramSocketTransport::report(const char* message, std::exception_ptr error) noexcept {
-  if (loop_ == nullptr) return;
-  try {
-    loop_->call_exception_handler(ExceptionContext{message, std::move(error), {}, describe()});
-  } catch (...) {  // building the context may fail (memory)
-  }
-}
-
 // --- information ---------------------------------------------------------------------------------
 
 std::any DatagramSocketTransport::get_extra_info(std::string_view name) const {
-  if (name == "peername") return peername_ ? std::any(*peername_) : std::any();
-  if (name == "sockname") return sockname_ ? std::any(*sockname_) : std::any();
-  if (name == "socket") return std::any(static_cast<const Socket*>(&sock_));
-  return {};
+  return detail::socket_extra_info(name, sock_, peername_, sockname_);
 }
 
 std::string DatagramSocketTransport::describe() const {
-  std::string text = "<DatagramSocketTransport";
-  if (!sock_.valid()) {
-    text += " closed";
-  } else if (closing_) {
-    text += " closing";
-  }
-  text += " fd=" + std::to_string(fd_);
-  if (loop_ != nullptr && !loop_->is_closed()) {
-    text += reader_on_ ? " read=polling" : " read=idle";
-    text += std::string(" write=<") + (writer_on_ ? "polling" : "idle") + ", bufsize=" + std::to_string(queued_bytes_) +
-            ">";
-  }
-  return text + ">";
+  return describe_socket("DatagramSocketTransport", !sock_.valid());
 }
 
 // --- create_datagram_endpoint --------------------------------------------------------------------
@@ -500,15 +272,9 @@ Coro<std::shared_ptr<DatagramTransport>> start_datagram_transport(Socket sock, s
   if (!protocol) throw TypeError("the protocol factory returned a null protocol");
   EventLoop& loop = get_running_loop();
   Future<void> waiter = loop.create_future<void>();
-  std::shared_ptr<DatagramSocketTransport> transport =
+  std::shared_ptr<DatagramTransport> transport =
       DatagramSocketTransport::create(loop, std::move(sock), std::move(protocol), address, waiter);
-  try {
-    co_await waiter;
-  } catch (...) {
-    transport->close();
-    throw;
-  }
-  co_return transport;
+  co_return co_await await_connection_made(std::move(transport), std::move(waiter));
 }
 
 }  // namespace detail

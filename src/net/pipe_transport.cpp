@@ -1,7 +1,7 @@
 // ReadPipeTransport, WritePipeTransport, connect_read_pipe, connect_write_pipe: CPython 3.13
-// unix_events.py (_UnixReadPipeTransport, _UnixWritePipeTransport), transports.py
-// (_FlowControlMixin) and base_events.py (connect_read_pipe, connect_write_pipe), on
-// EventLoop::add_reader / add_writer.
+// unix_events.py (_UnixReadPipeTransport, _UnixWritePipeTransport) on detail::FdTransport
+// (net/fd_transport.hpp: what they share with _SelectorTransport and _FlowControlMixin), and
+// base_events.py (connect_read_pipe, connect_write_pipe).
 
 #include "asyncio/net/pipe_transport.hpp"
 
@@ -14,7 +14,6 @@
 #include <string>
 #include <utility>
 
-#include "asyncio/detail/describe.hpp"
 #include "asyncio/exceptions.hpp"
 #include "asyncio/loop/event_loop.hpp"
 #include "asyncio/loop/logger.hpp"
@@ -25,31 +24,9 @@ namespace asyncio {
 
 namespace {
 
-/// Python's constants.LOG_THRESHOLD_FOR_CONNLOST_WRITES.
-constexpr std::uint32_t kLogThresholdForConnLostWrites = 5;
-/// A drained write buffer keeps its capacity for the next burst unless it grew beyond this.
-constexpr std::size_t kKeptWriteCapacity = 1 << 20;
-
-bool would_block(int err) noexcept { return err == EAGAIN || err == EWOULDBLOCK || err == EINTR; }
-
-std::exception_ptr os_error_ptr(int err, const std::string& operation) {
-  try {
-    throw_os_error(err, operation);
-  } catch (...) {
-    return std::current_exception();
-  }
-}
-
-/// The errno of `error` if it is an OSError, -1 if it is another exception.
-int os_errno(const std::exception_ptr& error) {
-  try {
-    std::rethrow_exception(error);
-  } catch (const OSError& e) {
-    return e.errno_value();
-  } catch (...) {
-    return -1;
-  }
-}
+using detail::os_errno;
+using detail::os_error_ptr;
+using detail::would_block;
 
 std::string pipe_name(int fd) { return "pipe fd " + std::to_string(fd); }
 
@@ -85,6 +62,14 @@ void prepare_descriptor(int fd, const char* call) {
   }
 }
 
+/// Closes the pipe descriptor `fd` if it is still open, leaving -1.
+void close_pipe(int& fd) noexcept {
+  if (fd >= 0) ::close(std::exchange(fd, -1));
+}
+
+constexpr const char* kAddReaderFailed = "Fatal error on pipe transport: add_reader() failed";
+constexpr const char* kWriteError = "Fatal write error on pipe transport";
+
 }  // namespace
 
 // =================================================================================================
@@ -103,75 +88,38 @@ std::shared_ptr<ReadPipeTransport> ReadPipeTransport::create(EventLoop& loop, in
   }
   prepare_descriptor(fd, "connect_read_pipe");
   detail::TransportTable& table = detail::TransportTable::of(loop);
-  auto t = std::make_shared<ReadPipeTransport>(Private{}, loop, table, fd);
-  t->set_protocol(std::move(protocol));
-  t->self_ = t;  // the loop's reference, until connection_lost has run
-  try {
-    t->start(std::move(waiter));
-  } catch (...) {
-    t->fd_ = -1;  // still the caller's
-    t->release_resources();
-    t->self_.reset();
-    throw;
-  }
-  return t;
+  return launch(std::make_shared<ReadPipeTransport>(Private{}, loop, table, fd), std::move(protocol),
+                std::move(waiter));
 }
 
 ReadPipeTransport::ReadPipeTransport(Private, EventLoop& loop, detail::TransportTable& table, int fd)
-    : loop_(&loop), table_(&table), fd_(fd) {
-  table_->link(*this);
-}
+    : Base(loop, table, fd) {}
 
 ReadPipeTransport::~ReadPipeTransport() { release_resources(); }
 
-void ReadPipeTransport::start(Future<void> waiter) {
-  loop_->call_soon([this, waiter = std::move(waiter)]() mutable { on_start(waiter); });
+void ReadPipeTransport::start_watching() {
+  // Only now: no data_received before connection_made (Python schedules _add_reader after it).
+  if (is_reading()) add_reader_or_fail(kAddReaderFailed);
 }
 
-void ReadPipeTransport::on_start(Future<void>& waiter) {
-  started_ = true;
-  if (protocol_) {
-    try {
-      protocol_->connection_made(*this);
-    } catch (...) {
-      fatal_error(std::current_exception(), "Fatal error: protocol.connection_made() call failed.");
-    }
-  }
-  // Only now: no data_received before connection_made (Python schedules _add_reader after it).
-  if (is_reading()) add_reader();
-  if (waiter && !waiter.done()) waiter.set_result();  // futures._set_result_unless_cancelled
+void ReadPipeTransport::watch_reads_again() { add_reader_or_fail(kAddReaderFailed); }
+
+void ReadPipeTransport::undo_start() noexcept {
+  fd_ = -1;  // still the caller's
+  release_resources();
 }
+
+void ReadPipeTransport::release_descriptor() noexcept { close_pipe(fd_); }
+
+bool ReadPipeTransport::is_quiet_error(const std::exception_ptr& error) noexcept { return os_errno(error) == EIO; }
 
 void ReadPipeTransport::set_protocol(std::shared_ptr<BaseProtocol> protocol) {
-  auto* stream = dynamic_cast<Protocol*>(protocol.get());
-  if (stream == nullptr) throw TypeError("ReadPipeTransport: the protocol must be a Protocol");
-  retired_protocol_ = std::move(protocol_);  // may be running the call that replaces it
-  protocol_ = std::move(protocol);
-  stream_protocol_ = stream;
-}
-
-void ReadPipeTransport::add_reader() {
-  if (reader_on_) return;
-  try {
-    loop_->add_reader(fd_, [this] { read_ready(); });
-    reader_on_ = true;
-  } catch (...) {
-    fatal_error(std::current_exception(), "Fatal error on pipe transport: add_reader() failed");
-  }
-}
-
-void ReadPipeTransport::remove_reader() noexcept {
-  if (!reader_on_) return;
-  reader_on_ = false;
-  if (loop_ == nullptr) return;
-  try {
-    loop_->remove_reader(fd_);
-  } catch (...) {  // only debug mode's wrong-thread check throws; the descriptor is closed soon
-  }
+  stream_protocol_ =
+      replace_protocol_as<Protocol>(std::move(protocol), "ReadPipeTransport: the protocol must be a Protocol");
 }
 
 void ReadPipeTransport::read_ready() {
-  if (lost_scheduled_) return;
+  if (lost_) return;
   const std::span<char> buffer = table_->read_buffer();
   const ssize_t n = raw_read(fd_, buffer.data(), buffer.size());
   if (n > 0) {
@@ -195,7 +143,7 @@ void ReadPipeTransport::on_eof() {
   if (loop_->get_debug()) log(LogLevel::info, describe() + " was closed by peer");
   closing_ = true;
   remove_reader();
-  lost_scheduled_ = true;
+  mark_lost();
   // Python: call_soon(eof_received), call_soon(_call_connection_lost, None): one callback here,
   // connection_lost following whatever eof_received does.
   loop_->call_soon([this] {
@@ -210,91 +158,8 @@ void ReadPipeTransport::on_eof() {
   });
 }
 
-void ReadPipeTransport::pause_reading() {
-  if (!is_reading()) return;
-  paused_ = true;
-  remove_reader();
-  if (loop_ != nullptr && loop_->get_debug()) log(LogLevel::debug, describe() + " pauses reading");
-}
-
-void ReadPipeTransport::resume_reading() {
-  if (closing_ || !paused_) return;
-  paused_ = false;
-  if (started_) add_reader();  // before connection_made, on_start adds it
-  if (loop_ != nullptr && loop_->get_debug()) log(LogLevel::debug, describe() + " resumes reading");
-}
-
 void ReadPipeTransport::close() {
-  if (!closing_) close_with(nullptr);
-}
-
-void ReadPipeTransport::fatal_error(std::exception_ptr error, const char* message) {
-  if (os_errno(error) == EIO) {
-    // What a pty's master reads once the slave side is closed: an end, not a failure.
-    if (loop_ != nullptr && loop_->get_debug()) {
-      log(LogLevel::debug, describe() + ": " + message + ": " + detail::describe_exception(error));
-    }
-  } else {
-    report(message, error);
-  }
-  close_with(std::move(error));
-}
-
-void ReadPipeTransport::close_with(std::exception_ptr error) {
-  closing_ = true;
-  remove_reader();
-  if (lost_scheduled_) return;
-  lost_scheduled_ = true;
-  // A closed loop runs nothing: its table abandons this transport instead.
-  if (loop_ == nullptr || loop_->is_closed()) return;
-  loop_->call_soon([this, error = std::move(error)]() mutable { call_connection_lost(std::move(error)); });
-}
-
-void ReadPipeTransport::call_connection_lost(std::exception_ptr error) {
-  lost_scheduled_ = true;
-  closing_ = true;
-  // The loop's reference goes last (it may be the only one): nothing touches *this after it.
-  const std::shared_ptr<ReadPipeTransport> keep = std::move(self_);
-  std::exception_ptr failure;
-  if (protocol_) {
-    try {
-      protocol_->connection_lost(std::move(error));
-    } catch (...) {
-      failure = std::current_exception();
-    }
-  }
-  if (failure) report("Fatal error: protocol.connection_lost() call failed.", failure);
-  const std::shared_ptr<BaseProtocol> protocol = std::move(protocol_);
-  const std::shared_ptr<BaseProtocol> retired = std::move(retired_protocol_);
-  stream_protocol_ = nullptr;
-  release_resources();
-}
-
-void ReadPipeTransport::release_resources() noexcept {
-  remove_reader();  // before closing: never a callback for a number the kernel may reuse
-  if (fd_ >= 0) ::close(std::exchange(fd_, -1));
-  if (table_ != nullptr) std::exchange(table_, nullptr)->unlink(*this);
-}
-
-void ReadPipeTransport::abandon() noexcept {
-  // The loop is closing (its callbacks are already gone) and will run nothing more.
-  const std::shared_ptr<ReadPipeTransport> keep = std::move(self_);
-  loop_ = nullptr;
-  reader_on_ = false;
-  closing_ = true;
-  lost_scheduled_ = true;
-  release_resources();
-  const std::shared_ptr<BaseProtocol> protocol = std::move(protocol_);
-  const std::shared_ptr<BaseProtocol> retired = std::move(retired_protocol_);
-  stream_protocol_ = nullptr;
-}
-
-void ReadPipeTransport::report(const char* message, std::exception_ptr error) noexcept {
-  if (loop_ == nullptr) return;
-  try {
-    loop_->call_exception_handler(ExceptionContext{message, std::move(error), {}, describe()});
-  } catch (...) {  // building the context may fail (memory)
-  }
+  if (!closing_) force_close(nullptr);
 }
 
 std::any ReadPipeTransport::get_extra_info(std::string_view name) const {
@@ -303,14 +168,8 @@ std::any ReadPipeTransport::get_extra_info(std::string_view name) const {
 }
 
 std::string ReadPipeTransport::describe() const {
-  std::string text = "<ReadPipeTransport";
-  if (fd_ < 0) {
-    text += " closed";
-  } else if (closing_) {
-    text += " closing";
-  }
-  text += " fd=" + std::to_string(fd_);
-  if (fd_ >= 0 && loop_ != nullptr && !loop_->is_closed()) text += reader_on_ ? " polling" : " idle";
+  std::string text = describe_head("ReadPipeTransport", fd_ < 0);
+  if (fd_ >= 0 && loop_usable()) text += reader_on_ ? " polling" : " idle";
   return text + ">";
 }
 
@@ -333,65 +192,45 @@ std::shared_ptr<WritePipeTransport> WritePipeTransport::create(EventLoop& loop, 
   detail::TransportTable& table = detail::TransportTable::of(loop);
   // A character device (a terminal) is never readable because a reader left: not watched.
   const bool watch_peer = is_fifo || is_socket;
-  auto t = std::make_shared<WritePipeTransport>(Private{}, loop, table, fd);
-  t->set_protocol(std::move(protocol));
-  t->self_ = t;  // the loop's reference, until connection_lost has run
-  try {
-    t->start(std::move(waiter), watch_peer);
-  } catch (...) {
-    t->fd_ = -1;  // still the caller's
-    t->release_resources();
-    t->self_.reset();
-    throw;
-  }
-  return t;
+  return launch(std::make_shared<WritePipeTransport>(Private{}, loop, table, fd, watch_peer), std::move(protocol),
+                std::move(waiter));
 }
 
-WritePipeTransport::WritePipeTransport(Private, EventLoop& loop, detail::TransportTable& table, int fd)
-    : loop_(&loop), table_(&table), fd_(fd) {
-  table_->link(*this);
-}
+WritePipeTransport::WritePipeTransport(Private, EventLoop& loop, detail::TransportTable& table, int fd, bool watch_peer)
+    : Base(loop, table, fd), watch_peer_(watch_peer) {}
 
 WritePipeTransport::~WritePipeTransport() { release_resources(); }
 
-void WritePipeTransport::start(Future<void> waiter, bool watch_peer) {
-  loop_->call_soon([this, waiter = std::move(waiter), watch_peer]() mutable { on_start(waiter, watch_peer); });
-}
-
-void WritePipeTransport::on_start(Future<void>& waiter, bool watch_peer) {
-  if (protocol_) {
-    try {
-      protocol_->connection_made(*this);
-    } catch (...) {
-      fatal_error(std::current_exception(), "Fatal error: protocol.connection_made() call failed.");
-    }
-  }
+void WritePipeTransport::start_watching() {
   // Only now, as Python: the reader's departure is reported after connection_made. Still watched
   // while a close flushes the buffer: the reader may leave meanwhile.
-  if (watch_peer && !lost_scheduled_) {
-    try {
-      loop_->add_reader(fd_, [this] { peer_closed(); });
-      reader_on_ = true;
-    } catch (...) {
-      fatal_error(std::current_exception(), "Fatal error on pipe transport: add_reader() failed");
-    }
-  }
-  if (waiter && !waiter.done()) waiter.set_result();  // futures._set_result_unless_cancelled
+  if (watch_peer_ && !lost_) add_reader_or_fail(kAddReaderFailed);
 }
+
+void WritePipeTransport::undo_start() noexcept {
+  fd_ = -1;  // still the caller's
+  release_resources();
+}
+
+void WritePipeTransport::release_descriptor() noexcept {
+  drop_write_buffer();
+  close_pipe(fd_);
+}
+
+bool WritePipeTransport::is_quiet_error(const std::exception_ptr& error) noexcept { return os_errno(error) >= 0; }
 
 void WritePipeTransport::set_protocol(std::shared_ptr<BaseProtocol> protocol) {
   if (!protocol) throw TypeError("WritePipeTransport: the protocol is null");
-  retired_protocol_ = std::move(protocol_);  // may be running the call that replaces it
-  protocol_ = std::move(protocol);
+  replace_protocol(std::move(protocol));
 }
 
-void WritePipeTransport::peer_closed() {
+void WritePipeTransport::read_ready() {
   // The write end of a pipe is "readable" (EPOLLERR) only once the reading end is closed.
   if (loop_->get_debug()) log(LogLevel::info, describe() + " was closed by peer");
   if (get_write_buffer_size() != 0) {
-    close_with(os_error_ptr(EPIPE, "write(" + pipe_name(fd_) + "): the reading end was closed"));
+    force_close(os_error_ptr(EPIPE, "write(" + pipe_name(fd_) + "): the reading end was closed"));
   } else {
-    close_with(nullptr);
+    force_close(nullptr);
   }
 }
 
@@ -399,21 +238,14 @@ void WritePipeTransport::throw_not_writable(const char* what) const {
   throw RuntimeError(std::string("Cannot call ") + what + " after close(), write_eof() or abort()");
 }
 
-void WritePipeTransport::drop_write() {
-  if (conn_lost_ >= kLogThresholdForConnLostWrites) {
-    log(LogLevel::warning, "pipe closed by peer or os.write(pipe, data) raised exception.");
-  }
-  ++conn_lost_;
-}
-
 void WritePipeTransport::write(std::string_view data) {
   if (user_closed_) throw_not_writable("write()");
   if (data.empty()) return;
   if (conn_lost_ != 0 || closing_) {
-    drop_write();
+    drop_write("pipe closed by peer or os.write(pipe, data) raised exception.");
     return;
   }
-  if (offset_ == buffer_.size()) {
+  if (buffer_.empty()) {
     // Nothing buffered: write now.
     const ssize_t n = raw_write(fd_, data.data(), data.size());
     std::size_t written = 0;
@@ -424,17 +256,12 @@ void WritePipeTransport::write(std::string_view data) {
       const int err = errno;
       if (!would_block(err)) {
         ++conn_lost_;
-        fatal_error(os_error_ptr(err, "write(" + pipe_name(fd_) + ")"), "Fatal write error on pipe transport");
+        fatal_error(os_error_ptr(err, "write(" + pipe_name(fd_) + ")"), kWriteError);
         return;
       }
     }
     data.remove_prefix(written);
-    add_writer();
-    if (!writer_on_) return;  // add_writer failed: the transport is being lost
-  } else if (offset_ != 0 && offset_ >= buffer_.size() / 2) {
-    // Compact: what was written is at least half, so each byte moves at most once on average.
-    buffer_.erase(0, offset_);
-    offset_ = 0;
+    if (!add_writer_counted()) return;  // the transport is being lost
   }
   buffer_.append(data);
   maybe_pause_protocol();
@@ -451,67 +278,35 @@ void WritePipeTransport::writelines(std::span<const std::string_view> data) {
   write(joined);
 }
 
-void WritePipeTransport::add_writer() {
-  if (writer_on_) return;
+bool WritePipeTransport::add_writer_counted() {
   try {
-    loop_->add_writer(fd_, [this] { write_ready(); });
-    writer_on_ = true;
+    add_writer();
   } catch (...) {
     ++conn_lost_;
     fatal_error(std::current_exception(), "Fatal error on pipe transport: add_writer() failed");
   }
-}
-
-void WritePipeTransport::remove_writer() noexcept {
-  if (!writer_on_) return;
-  writer_on_ = false;
-  if (loop_ == nullptr) return;
-  try {
-    loop_->remove_writer(fd_);
-  } catch (...) {  // only debug mode's wrong-thread check throws; the descriptor is closed soon
-  }
-}
-
-void WritePipeTransport::remove_reader() noexcept {
-  if (!reader_on_) return;
-  reader_on_ = false;
-  if (loop_ == nullptr) return;
-  try {
-    loop_->remove_reader(fd_);
-  } catch (...) {  // as remove_writer
-  }
-}
-
-void WritePipeTransport::clear_buffer() noexcept {
-  if (buffer_.capacity() > kKeptWriteCapacity) {
-    std::string().swap(buffer_);
-  } else {
-    buffer_.clear();
-  }
-  offset_ = 0;
+  return writer_on_;
 }
 
 void WritePipeTransport::write_ready() {
-  if (lost_scheduled_) return;
-  const ssize_t n = raw_write(fd_, buffer_.data() + offset_, buffer_.size() - offset_);
+  if (lost_) return;
+  const ssize_t n = raw_write(fd_, buffer_.data(), buffer_.size());
   if (n < 0) {
     const int err = errno;
     if (would_block(err)) return;
-    clear_buffer();
+    buffer_.clear();
     ++conn_lost_;
     remove_writer();
-    fatal_error(os_error_ptr(err, "write(" + pipe_name(fd_) + ")"), "Fatal write error on pipe transport");
+    fatal_error(os_error_ptr(err, "write(" + pipe_name(fd_) + ")"), kWriteError);
     return;
   }
-  offset_ += static_cast<std::size_t>(n);
-  if (offset_ != buffer_.size()) return;  // the rest when writable again
-  clear_buffer();
+  buffer_.consume(static_cast<std::size_t>(n));
+  if (!buffer_.empty()) return;  // the rest when writable again
   remove_writer();
   maybe_resume_protocol();  // may write more, or close or abort
-  if (closing_ && !lost_scheduled_ && offset_ == buffer_.size()) {
+  if (closing_ && !lost_ && buffer_.empty()) {
     // close() or write_eof() waited for this flush.
     remove_reader();
-    lost_scheduled_ = true;
     call_connection_lost(nullptr);  // may destroy *this: nothing after it
   }
 }
@@ -520,9 +315,9 @@ void WritePipeTransport::write_eof() {
   user_closed_ = true;
   if (closing_) return;
   closing_ = true;
-  if (offset_ == buffer_.size()) {
+  if (buffer_.empty()) {
     remove_reader();
-    lost_scheduled_ = true;
+    mark_lost();
     schedule_connection_lost(nullptr);
   }
 }
@@ -534,114 +329,7 @@ void WritePipeTransport::close() {
 
 void WritePipeTransport::abort() {
   user_closed_ = true;
-  close_with(nullptr);
-}
-
-void WritePipeTransport::fatal_error(std::exception_ptr error, const char* message) {
-  if (os_errno(error) < 0) {
-    report(message, error);
-  } else if (loop_ != nullptr && loop_->get_debug()) {
-    log(LogLevel::debug, describe() + ": " + message + ": " + detail::describe_exception(error));
-  }
-  close_with(std::move(error));
-}
-
-void WritePipeTransport::close_with(std::exception_ptr error) {
-  closing_ = true;
-  if (offset_ != buffer_.size()) {
-    remove_writer();
-    clear_buffer();
-  }
-  remove_reader();
-  if (lost_scheduled_) return;
-  lost_scheduled_ = true;
-  schedule_connection_lost(std::move(error));
-}
-
-void WritePipeTransport::schedule_connection_lost(std::exception_ptr error) {
-  // A closed loop runs nothing: its table abandons this transport instead.
-  if (loop_ == nullptr || loop_->is_closed()) return;
-  loop_->call_soon([this, error = std::move(error)]() mutable { call_connection_lost(std::move(error)); });
-}
-
-void WritePipeTransport::call_connection_lost(std::exception_ptr error) {
-  lost_scheduled_ = true;
-  closing_ = true;
-  const std::shared_ptr<WritePipeTransport> keep = std::move(self_);
-  std::exception_ptr failure;
-  if (protocol_) {
-    try {
-      protocol_->connection_lost(std::move(error));
-    } catch (...) {
-      failure = std::current_exception();
-    }
-  }
-  if (failure) report("Fatal error: protocol.connection_lost() call failed.", failure);
-  const std::shared_ptr<BaseProtocol> protocol = std::move(protocol_);
-  const std::shared_ptr<BaseProtocol> retired = std::move(retired_protocol_);
-  release_resources();
-}
-
-void WritePipeTransport::release_resources() noexcept {
-  remove_reader();  // before closing: never a callback for a number the kernel may reuse
-  remove_writer();
-  clear_buffer();
-  if (fd_ >= 0) ::close(std::exchange(fd_, -1));
-  if (table_ != nullptr) std::exchange(table_, nullptr)->unlink(*this);
-}
-
-void WritePipeTransport::abandon() noexcept {
-  const std::shared_ptr<WritePipeTransport> keep = std::move(self_);
-  loop_ = nullptr;
-  reader_on_ = false;
-  writer_on_ = false;
-  closing_ = true;
-  lost_scheduled_ = true;
-  if (conn_lost_ == 0) conn_lost_ = 1;
-  release_resources();
-  const std::shared_ptr<BaseProtocol> protocol = std::move(protocol_);
-  const std::shared_ptr<BaseProtocol> retired = std::move(retired_protocol_);
-}
-
-void WritePipeTransport::report(const char* message, std::exception_ptr error) noexcept {
-  if (loop_ == nullptr) return;
-  try {
-    loop_->call_exception_handler(ExceptionContext{message, std::move(error), {}, describe()});
-  } catch (...) {  // building the context may fail (memory)
-  }
-}
-
-// --- flow control (_FlowControlMixin) ------------------------------------------------------------
-
-void WritePipeTransport::maybe_pause_protocol() {
-  if (get_write_buffer_size() <= high_) return;
-  if (protocol_paused_ || !protocol_) return;
-  protocol_paused_ = true;
-  try {
-    protocol_->pause_writing();
-  } catch (...) {
-    report("protocol.pause_writing() failed", std::current_exception());
-  }
-}
-
-void WritePipeTransport::maybe_resume_protocol() {
-  if (!protocol_paused_ || get_write_buffer_size() > low_) return;
-  protocol_paused_ = false;
-  if (!protocol_) return;
-  try {
-    protocol_->resume_writing();
-  } catch (...) {
-    report("protocol.resume_writing() failed", std::current_exception());
-  }
-}
-
-void WritePipeTransport::set_write_buffer_limits(std::size_t high, std::size_t low) {
-  if (low > high) {
-    throw ValueError("high (" + std::to_string(high) + ") must be >= low (" + std::to_string(low) + ") must be >= 0");
-  }
-  high_ = high;
-  low_ = low;
-  maybe_pause_protocol();
+  force_close(nullptr);
 }
 
 std::any WritePipeTransport::get_extra_info(std::string_view name) const {
@@ -650,14 +338,8 @@ std::any WritePipeTransport::get_extra_info(std::string_view name) const {
 }
 
 std::string WritePipeTransport::describe() const {
-  std::string text = "<WritePipeTransport";
-  if (fd_ < 0) {
-    text += " closed";
-  } else if (closing_) {
-    text += " closing";
-  }
-  text += " fd=" + std::to_string(fd_);
-  if (fd_ >= 0 && loop_ != nullptr && !loop_->is_closed()) {
+  std::string text = describe_head("WritePipeTransport", fd_ < 0);
+  if (fd_ >= 0 && loop_usable()) {
     text += writer_on_ ? " polling" : " idle";
     text += " bufsize=" + std::to_string(get_write_buffer_size());
   }
@@ -683,13 +365,7 @@ Coro<std::shared_ptr<T>> start_pipe(int fd, bool owned, Make make) {
     if (owned && fd >= 0) ::close(fd);
     throw;
   }
-  try {
-    co_await waiter;
-  } catch (...) {
-    transport->close();
-    throw;
-  }
-  co_return transport;
+  co_return co_await await_connection_made(std::move(transport), std::move(waiter));
 }
 
 }  // namespace

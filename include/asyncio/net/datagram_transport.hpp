@@ -56,9 +56,7 @@
 #include <any>
 #include <concepts>
 #include <cstddef>
-#include <cstdint>
 #include <deque>
-#include <exception>
 #include <memory>
 #include <optional>
 #include <string>
@@ -67,6 +65,7 @@
 #include <utility>
 
 #include "asyncio/coro/coro.hpp"
+#include "asyncio/net/fd_transport.hpp"
 #include "asyncio/net/protocol.hpp"
 #include "asyncio/net/protocol_factory.hpp"
 #include "asyncio/net/socket.hpp"
@@ -111,19 +110,20 @@ concept DatagramProtocolFactory = std::invocable<F&> && requires {
 /// a protocol that keeps its transport beyond connection_lost takes a strong reference with
 /// shared_from_this().
 ///
-/// Invariants: `closing_` once close()/abort()/a fatal error began the end; `conn_lost_` > 0 once
-/// connection_lost is scheduled (or ran); the reader is registered iff `reader_on_` (from
-/// connection_made until closing), the writer iff `writer_on_`, which holds iff datagrams are
-/// queued and the connection is not lost; `queued_bytes_` is the sum over the queue of size + 8.
-/// `self_` holds the transport from creation until connection_lost returned or it was abandoned.
+/// Invariants (besides detail::FdTransport's, net/fd_transport.hpp): `closing_` once
+/// close()/abort()/a fatal error began the end; the reader is registered from connection_made until
+/// closing, the writer iff datagrams are queued and the connection is not lost; `queued_bytes_` is
+/// the sum over the queue of size + 8.
 class DatagramSocketTransport final : public DatagramTransport,
-                                      private detail::TableEntry,
-                                      public std::enable_shared_from_this<DatagramSocketTransport> {
+                                      public std::enable_shared_from_this<DatagramSocketTransport>,
+                                      private detail::FdTransport<DatagramSocketTransport> {
   struct Private {};
+  using Base = detail::FdTransport<DatagramSocketTransport>;
+  friend Base;
 
  public:
   /// Default high-water mark of the send queue (low: a quarter of it).
-  static constexpr std::size_t kDefaultHighWater = 64 * 1024;
+  static constexpr std::size_t kDefaultHighWater = detail::kDefaultHighWater;
 
   /// Python's loop._make_datagram_transport(sock, protocol, address, waiter): wraps the datagram
   /// socket `sock` (it becomes the transport's) for `protocol`, which must be a DatagramProtocol
@@ -161,10 +161,10 @@ class DatagramSocketTransport final : public DatagramTransport,
   [[nodiscard]] std::size_t get_write_buffer_size() const noexcept override { return queued_bytes_; }
 
   /// Python's set_write_buffer_limits(high, low): ValueError unless high >= low.
-  void set_write_buffer_limits(std::size_t high, std::size_t low);
-  void set_write_buffer_limits(std::size_t high) { set_write_buffer_limits(high, high / 4); }
+  void set_write_buffer_limits(std::size_t high, std::size_t low) { set_write_limits(high, low); }
+  void set_write_buffer_limits(std::size_t high) { set_write_limits(high, high / 4); }
   /// Python's get_write_buffer_limits(): {low, high}.
-  [[nodiscard]] std::pair<std::size_t, std::size_t> get_write_buffer_limits() const noexcept { return {low_, high_}; }
+  [[nodiscard]] std::pair<std::size_t, std::size_t> get_write_buffer_limits() const noexcept { return write_limits(); }
 
   /// The socket's descriptor (-1 once closed).
   [[nodiscard]] int fileno() const noexcept { return sock_.fileno(); }
@@ -177,48 +177,29 @@ class DatagramSocketTransport final : public DatagramTransport,
     std::optional<SocketAddress> address;
   };
 
-  void start(Future<void> waiter);
-  void on_start(Future<void>& waiter);
+  /// The loss counts in conn_lost_, as CPython's _SelectorTransport counts it.
+  static constexpr bool kCountsLoss = true;
+
+  // Base's hooks (net/fd_transport.hpp).
+  void start_watching();
+  void release_descriptor() noexcept;
+  void drop_write_buffer() noexcept;
+  void clear_protocol_views() noexcept { datagram_protocol_ = nullptr; }
+
   void read_ready();
-  void sendto_ready();
+  /// Python's _sendto_ready: sends what is queued as the socket drains.
+  void write_ready();
   /// One send of `data` (to `address` unless connected): the errno on failure, else 0.
   int send_one(std::string_view data, const std::optional<SocketAddress>& address) noexcept;
   void report_error_received(int err, const std::optional<SocketAddress>& address);
-  void add_writer();
-  void remove_reader() noexcept;
-  void remove_writer() noexcept;
-  void maybe_pause_protocol();
-  void maybe_resume_protocol();
-  void fatal_error(std::exception_ptr error, const char* message);
-  void force_close(std::exception_ptr error);
-  void schedule_connection_lost(std::exception_ptr error);
-  void call_connection_lost(std::exception_ptr error);
-  void release_resources() noexcept;
-  void abandon() noexcept override;
-  void report(const char* message, std::exception_ptr error) noexcept;
-  void clear_queue() noexcept;
 
-  EventLoop* loop_;  // null once abandoned
-  detail::TransportTable* table_;
   Socket sock_;
-  int fd_;
   std::optional<SocketAddress> address_;   // sendto()'s default destination (Python's _address)
   std::optional<SocketAddress> peername_;  // set when the socket is connected
   std::optional<SocketAddress> sockname_;
-  std::shared_ptr<BaseProtocol> protocol_;
-  std::shared_ptr<BaseProtocol> retired_protocol_;  // replaced by set_protocol, kept until the next
-  DatagramProtocol* datagram_protocol_ = nullptr;   // protocol_ as a DatagramProtocol
-  std::shared_ptr<DatagramSocketTransport> self_;
+  DatagramProtocol* datagram_protocol_ = nullptr;  // protocol_ as a DatagramProtocol
   std::deque<Datagram> queue_;
   std::size_t queued_bytes_ = 0;
-  std::size_t high_ = kDefaultHighWater;
-  std::size_t low_ = kDefaultHighWater / 4;
-  std::uint32_t conn_lost_ = 0;
-  bool closing_ = false;
-  bool user_closed_ = false;  // close() or abort() was called
-  bool protocol_paused_ = false;
-  bool reader_on_ = false;
-  bool writer_on_ = false;
 };
 
 namespace detail {

@@ -58,7 +58,6 @@
 #include <any>
 #include <concepts>
 #include <cstddef>
-#include <cstdint>
 #include <exception>
 #include <memory>
 #include <string>
@@ -67,6 +66,7 @@
 #include <utility>
 
 #include "asyncio/coro/coro.hpp"
+#include "asyncio/net/fd_transport.hpp"
 #include "asyncio/net/protocol.hpp"
 #include "asyncio/net/protocol_factory.hpp"
 #include "asyncio/net/transport.hpp"
@@ -79,15 +79,15 @@ class EventLoop;
 
 /// Python's _UnixReadPipeTransport.
 ///
-/// Invariants: `closing_` once close(), EOF or an error began the end; `lost_scheduled_` once
-/// connection_lost is scheduled (or ran), after which nothing else reaches the protocol; the reader
-/// is registered iff `reader_on_` (between connection_made and closing, unless paused); `fd_` is
-/// open until connection_lost returned or the transport was abandoned; `self_` holds the transport
-/// until then.
+/// Invariants (besides detail::FdTransport's, net/fd_transport.hpp): `closing_` once close(), EOF
+/// or an error began the end; the reader is registered between connection_made and closing, unless
+/// paused; `fd_` is open until connection_lost returned or the transport was abandoned.
 class ReadPipeTransport final : public ReadTransport,
-                                private detail::TableEntry,
-                                public std::enable_shared_from_this<ReadPipeTransport> {
+                                public std::enable_shared_from_this<ReadPipeTransport>,
+                                private detail::FdTransport<ReadPipeTransport> {
   struct Private {};
+  using Base = detail::FdTransport<ReadPipeTransport>;
+  friend Base;
 
  public:
   /// Python's loop._make_read_pipe_transport(pipe, protocol, waiter): a transport reading `fd` for
@@ -112,8 +112,8 @@ class ReadPipeTransport final : public ReadTransport,
   [[nodiscard]] std::shared_ptr<BaseProtocol> get_protocol() const override { return protocol_; }
 
   [[nodiscard]] bool is_reading() const noexcept override { return !paused_ && !closing_; }
-  void pause_reading() override;
-  void resume_reading() override;
+  void pause_reading() override { pause_reading_now(); }
+  void resume_reading() override { resume_reading_now(); }
 
   /// The descriptor (-1 once closed).
   [[nodiscard]] int fileno() const noexcept { return fd_; }
@@ -121,50 +121,42 @@ class ReadPipeTransport final : public ReadTransport,
   [[nodiscard]] std::string describe() const;
 
  private:
-  void start(Future<void> waiter);
-  void on_start(Future<void>& waiter);
+  /// Only failed and dropped writes count in conn_lost_, as in unix_events.py (it has no writes).
+  static constexpr bool kCountsLoss = false;
+
+  // Base's hooks (net/fd_transport.hpp).
+  void start_watching();
+  void watch_reads_again();
+  void undo_start() noexcept;
+  void release_descriptor() noexcept;
+  void clear_protocol_views() noexcept { stream_protocol_ = nullptr; }
+  /// EIO, what a pty's master reads once the slave side is closed, is an end, not a failure.
+  [[nodiscard]] static bool is_quiet_error(const std::exception_ptr& error) noexcept;
+
   void read_ready();
   void on_eof();
-  void add_reader();
-  void remove_reader() noexcept;
-  void fatal_error(std::exception_ptr error, const char* message);
-  void close_with(std::exception_ptr error);
-  void call_connection_lost(std::exception_ptr error);
-  void release_resources() noexcept;
-  void abandon() noexcept override;
-  void report(const char* message, std::exception_ptr error) noexcept;
 
-  EventLoop* loop_;  // null once abandoned
-  detail::TransportTable* table_;
-  int fd_;
-  std::shared_ptr<BaseProtocol> protocol_;
-  std::shared_ptr<BaseProtocol> retired_protocol_;
-  Protocol* stream_protocol_ = nullptr;
-  std::shared_ptr<ReadPipeTransport> self_;
-  bool closing_ = false;
-  bool paused_ = false;
-  bool started_ = false;
-  bool reader_on_ = false;
-  bool lost_scheduled_ = false;
+  Protocol* stream_protocol_ = nullptr;  // protocol_ as a Protocol
 };
 
 /// Python's _UnixWritePipeTransport.
 ///
-/// Invariants: `closing_` once close()/write_eof()/abort(), the reader's departure or an error began
-/// the end; `user_closed_` once close(), write_eof() or abort() was called (write() then raises);
-/// `conn_lost_` counts writes dropped after an error (and is > 0 from the error on);
-/// `lost_scheduled_` once connection_lost is scheduled (or ran); the writer is registered iff
-/// `writer_on_`, which holds iff bytes are buffered and the end has not come; the reader (the
-/// peer-close watch) iff `reader_on_`; `self_` holds the transport until connection_lost returned
-/// or it was abandoned.
+/// Invariants (besides detail::FdTransport's, net/fd_transport.hpp): `closing_` once
+/// close()/write_eof()/abort(), the reader's departure or an error began the end; `user_closed_`
+/// once close(), write_eof() or abort() was called (write() then raises); `conn_lost_` counts the
+/// writes dropped after an error (and is > 0 from the error on); the writer is registered iff bytes
+/// are buffered and the end has not come; the reader (the peer-close watch) from connection_made
+/// until the end, for a FIFO or a socket.
 class WritePipeTransport final : public WriteTransport,
-                                 private detail::TableEntry,
-                                 public std::enable_shared_from_this<WritePipeTransport> {
+                                 public std::enable_shared_from_this<WritePipeTransport>,
+                                 private detail::FdTransport<WritePipeTransport> {
   struct Private {};
+  using Base = detail::FdTransport<WritePipeTransport>;
+  friend Base;
 
  public:
   /// Default high-water mark of the write buffer (low: a quarter of it).
-  static constexpr std::size_t kDefaultHighWater = 64 * 1024;
+  static constexpr std::size_t kDefaultHighWater = detail::kDefaultHighWater;
 
   /// Python's loop._make_write_pipe_transport(pipe, protocol, waiter): a transport writing `fd`
   /// for `protocol` (any BaseProtocol: it gets connection_made, connection_lost and flow control).
@@ -175,8 +167,8 @@ class WritePipeTransport final : public WriteTransport,
   static std::shared_ptr<WritePipeTransport> create(EventLoop& loop, int fd, std::shared_ptr<BaseProtocol> protocol,
                                                     Future<void> waiter = {});
 
-  /// Use create().
-  WritePipeTransport(Private, EventLoop& loop, detail::TransportTable& table, int fd);
+  /// Use create(). `watch_peer`: watch the descriptor for the reader's departure.
+  WritePipeTransport(Private, EventLoop& loop, detail::TransportTable& table, int fd, bool watch_peer);
   ~WritePipeTransport() override;
 
   /// "pipe": the descriptor (int; -1 once closed).
@@ -197,11 +189,11 @@ class WritePipeTransport final : public WriteTransport,
   [[nodiscard]] bool can_write_eof() const noexcept override { return true; }
   /// Drops the buffer and closes; connection_lost(null) follows.
   void abort() override;
-  [[nodiscard]] std::size_t get_write_buffer_size() const noexcept override { return buffer_.size() - offset_; }
+  [[nodiscard]] std::size_t get_write_buffer_size() const noexcept override { return buffer_.size(); }
   using WriteTransport::set_write_buffer_limits;
-  void set_write_buffer_limits(std::size_t high, std::size_t low) override;
+  void set_write_buffer_limits(std::size_t high, std::size_t low) override { set_write_limits(high, low); }
   [[nodiscard]] std::pair<std::size_t, std::size_t> get_write_buffer_limits() const noexcept override {
-    return {low_, high_};
+    return write_limits();
   }
 
   /// The descriptor (-1 once closed).
@@ -210,43 +202,26 @@ class WritePipeTransport final : public WriteTransport,
   [[nodiscard]] std::string describe() const;
 
  private:
-  void start(Future<void> waiter, bool watch_peer);
-  void on_start(Future<void>& waiter, bool watch_peer);
-  void peer_closed();
+  /// Only failed and dropped writes count in conn_lost_, as in unix_events.py.
+  static constexpr bool kCountsLoss = false;
+
+  // Base's hooks (net/fd_transport.hpp).
+  void start_watching();
+  void undo_start() noexcept;
+  void release_descriptor() noexcept;
+  void drop_write_buffer() noexcept { buffer_.clear(); }
+  /// Every exception but an OSError with an errno (a gaierror's EAI code is negative) is reported.
+  [[nodiscard]] static bool is_quiet_error(const std::exception_ptr& error) noexcept;
+
+  /// Python's _read_ready: on the write end of a pipe, readability means the reader went away.
+  void read_ready();
   void write_ready();
-  void add_writer();
-  void remove_writer() noexcept;
-  void remove_reader() noexcept;
-  void maybe_pause_protocol();
-  void maybe_resume_protocol();
-  void fatal_error(std::exception_ptr error, const char* message);
-  void close_with(std::exception_ptr error);
-  void schedule_connection_lost(std::exception_ptr error);
-  void call_connection_lost(std::exception_ptr error);
-  void release_resources() noexcept;
-  void abandon() noexcept override;
-  void report(const char* message, std::exception_ptr error) noexcept;
-  void clear_buffer() noexcept;
-  void drop_write();
+  /// add_writer(), a failure being fatal (and counted as a failed write, as in CPython).
+  bool add_writer_counted();
   [[noreturn]] void throw_not_writable(const char* what) const;
 
-  EventLoop* loop_;  // null once abandoned
-  detail::TransportTable* table_;
-  int fd_;
-  std::shared_ptr<BaseProtocol> protocol_;
-  std::shared_ptr<BaseProtocol> retired_protocol_;
-  std::shared_ptr<WritePipeTransport> self_;
-  std::string buffer_;  // pending bytes are buffer_[offset_, size())
-  std::size_t offset_ = 0;
-  std::size_t high_ = kDefaultHighWater;
-  std::size_t low_ = kDefaultHighWater / 4;
-  std::uint32_t conn_lost_ = 0;
-  bool closing_ = false;
-  bool user_closed_ = false;
-  bool lost_scheduled_ = false;
-  bool protocol_paused_ = false;
-  bool reader_on_ = false;
-  bool writer_on_ = false;
+  detail::WriteBuffer buffer_;
+  bool watch_peer_;  // a FIFO or a socket: the reader's departure shows as readability
 };
 
 /// A callable returning std::shared_ptr<P>, P derived from Protocol (what reads a pipe).

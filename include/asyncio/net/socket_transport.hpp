@@ -45,20 +45,20 @@
 ///  - an exception from connection_made() is fatal like the others (CPython only logs it).
 ///  - the read size is 64 KiB (CPython: 256 KiB), and the buffer is reused instead of allocated.
 ///
-/// Invariants: `closing_` once close()/abort()/an error/EOF began the end; `conn_lost_` > 0 once
-/// connection_lost is scheduled (or ran); the reader is registered iff `reader_on_`, the writer iff
-/// `writer_on_`, which holds iff bytes are buffered and the connection is not lost. `self_` holds the
-/// transport from creation until connection_lost returned or the loop abandoned it.
-/// Loop-thread-only.
+/// Invariants (besides detail::FdTransport's, net/fd_transport.hpp): `closing_` once
+/// close()/abort()/an error/EOF began the end; the writer is registered iff bytes are buffered and
+/// the connection is not lost; `eof_seen_` once the peer's EOF was read (the reader is not added
+/// back then). Loop-thread-only.
+
+#include <sys/types.h>
 
 #include <cstddef>
-#include <cstdint>
-#include <exception>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "asyncio/net/fd_transport.hpp"
 #include "asyncio/net/protocol.hpp"
 #include "asyncio/net/socket.hpp"
 #include "asyncio/net/socket_address.hpp"
@@ -77,14 +77,16 @@ class Server;
 /// `keep_ = dynamic_cast<SocketTransport&>(t).shared_from_this();`.
 class SocketTransport final : public Transport,
                               public std::enable_shared_from_this<SocketTransport>,
-                              private detail::TableEntry {
+                              private detail::FdTransport<SocketTransport> {
   struct Private {};
+  using Base = detail::FdTransport<SocketTransport>;
+  friend Base;
 
  public:
   /// Bytes asked of each recv (and the size hint given to BufferedProtocol::get_buffer).
   static constexpr std::size_t kReadSize = 64 * 1024;
   /// Default high-water mark of the write buffer (low: a quarter of it).
-  static constexpr std::size_t kDefaultHighWater = 64 * 1024;
+  static constexpr std::size_t kDefaultHighWater = detail::kDefaultHighWater;
 
   /// Python's loop._make_socket_transport(sock, protocol, waiter, extra={'peername': ...}, server):
   /// wraps the connected stream socket `sock` (it becomes the transport's) for `protocol`, which
@@ -100,8 +102,6 @@ class SocketTransport final : public Transport,
   /// Use create().
   SocketTransport(Private, EventLoop& loop, detail::TransportTable& table, Socket sock,
                   std::optional<SocketAddress> peername, std::shared_ptr<Server> server);
-  SocketTransport(const SocketTransport&) = delete;
-  SocketTransport& operator=(const SocketTransport&) = delete;
   ~SocketTransport() override;
 
   // --- BaseTransport ---
@@ -116,8 +116,8 @@ class SocketTransport final : public Transport,
 
   // --- ReadTransport ---
   [[nodiscard]] bool is_reading() const noexcept override { return !closing_ && !paused_; }
-  void pause_reading() override;
-  void resume_reading() override;
+  void pause_reading() override { pause_reading_now(); }
+  void resume_reading() override { resume_reading_now(); }
 
   // --- WriteTransport ---
   void write(std::string_view data) override;
@@ -127,11 +127,11 @@ class SocketTransport final : public Transport,
   void write_eof() override;
   [[nodiscard]] bool can_write_eof() const noexcept override { return true; }
   void abort() override;
-  [[nodiscard]] std::size_t get_write_buffer_size() const noexcept override { return wbuf_.size() - woff_; }
+  [[nodiscard]] std::size_t get_write_buffer_size() const noexcept override { return wbuf_.size(); }
   using WriteTransport::set_write_buffer_limits;
-  void set_write_buffer_limits(std::size_t high, std::size_t low) override;
+  void set_write_buffer_limits(std::size_t high, std::size_t low) override { set_write_limits(high, low); }
   [[nodiscard]] std::pair<std::size_t, std::size_t> get_write_buffer_limits() const noexcept override {
-    return {low_, high_};
+    return write_limits();
   }
 
   /// The socket's descriptor (-1 once closed), for diagnostics.
@@ -142,63 +142,38 @@ class SocketTransport final : public Transport,
  private:
   friend class Server;
 
-  void start(Future<void> waiter);
-  void on_start(Future<void>& waiter);
+  /// The loss counts in conn_lost_, as CPython's _SelectorTransport counts it.
+  static constexpr bool kCountsLoss = true;
+
+  // Base's hooks (net/fd_transport.hpp).
+  void start_watching();
+  void watch_reads_again();
+  void release_descriptor() noexcept { sock_.close(); }
+  void release_resources() noexcept;
+  void drop_write_buffer() noexcept { wbuf_.clear(); }
+  void clear_protocol_views() noexcept;
+
   void read_ready();
   void read_ready_buffered();
+  /// recv returned `n` <= 0: the peer's EOF, or the error in errno (fatal unless it would block).
+  void read_ended(ssize_t n);
   void on_eof();
   void write_ready();
-  void add_reader();
-  void remove_reader() noexcept;
-  void add_writer();
-  void remove_writer() noexcept;
-  void maybe_pause_protocol();
-  void maybe_resume_protocol();
-  void fatal_error(std::exception_ptr error, const char* message);
-  void force_close(std::exception_ptr error);
-  void schedule_connection_lost(std::exception_ptr error);
-  void call_connection_lost(std::exception_ptr error);
-  void release_resources() noexcept;
-  void abandon() noexcept override;
-  void report(const char* message, std::exception_ptr error) noexcept;
-  void append(std::string_view data);
-  void consume(std::size_t n) noexcept;
-  [[noreturn]] void throw_not_writable(const char* what) const;
-  void drop_write();
-  void read_failed(int err);
   void write_rest(std::string_view data, int err, std::size_t sent);
-  void begin_close();
+  [[noreturn]] void throw_not_writable(const char* what) const;
 
-  EventLoop* loop_;                // null once abandoned
-  detail::TransportTable* table_;  // null once released
-  char* read_buffer_;              // the table's: shared by the loop's transports (data_received's view)
+  char* read_buffer_;  // the table's: shared by the loop's transports (data_received's view)
   Socket sock_;
-  int fd_;
-  std::shared_ptr<BaseProtocol> protocol_;
-  std::shared_ptr<BaseProtocol> retired_protocol_;  // replaced by set_protocol, kept until the next
-  Protocol* stream_protocol_ = nullptr;             // protocol_ as a Protocol, or null
-  BufferedProtocol* buffered_protocol_ = nullptr;   // protocol_ as a BufferedProtocol, or null
+  Protocol* stream_protocol_ = nullptr;            // protocol_ as a Protocol, or null
+  BufferedProtocol* buffered_protocol_ = nullptr;  // protocol_ as a BufferedProtocol, or null
   std::shared_ptr<Server> server_;
-  std::shared_ptr<SocketTransport> self_;
-  std::string wbuf_;  // pending bytes are wbuf_[woff_, size())
-  std::size_t woff_ = 0;
-  std::size_t high_ = kDefaultHighWater;
-  std::size_t low_ = kDefaultHighWater / 4;
-  std::uint32_t conn_lost_ = 0;
-  bool closing_ = false;
-  bool user_closed_ = false;  // close() or abort() was called
-  bool paused_ = false;       // pause_reading()
-  bool eof_ = false;          // write_eof()
-  bool eof_seen_ = false;     // the peer's EOF was read
-  bool protocol_paused_ = false;
-  bool started_ = false;  // connection_made has run
-  bool reader_on_ = false;
-  bool writer_on_ = false;
+  detail::WriteBuffer wbuf_;
+  bool eof_ = false;       // write_eof()
+  bool eof_seen_ = false;  // the peer's EOF was read
   std::optional<SocketAddress> peername_;
   std::optional<SocketAddress> sockname_;
   // links of the server's client list
   SocketTransport* client_prev_ = nullptr;
   SocketTransport* client_next_ = nullptr;
 };
-
 }  // namespace asyncio
