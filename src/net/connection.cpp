@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "asyncio/loop/event_loop.hpp"
+#include "asyncio/net/fd_transport.hpp"
 #include "asyncio/net/sock_ops.hpp"
 #include "asyncio/net/socket_transport.hpp"
 #include "asyncio/task/future.hpp"
@@ -73,19 +74,6 @@ std::optional<AddrInfo> numeric_address(const std::string& host, std::uint16_t p
   return info;
 }
 
-const char* family_name(int family) {
-  switch (family) {
-    case AF_INET:
-      return "AF_INET";
-    case AF_INET6:
-      return "AF_INET6";
-    case AF_UNIX:
-      return "AF_UNIX";
-    default:
-      return "AF_UNSPEC";
-  }
-}
-
 }  // namespace
 
 CreateConnectionError::CreateConnectionError(std::vector<std::exception_ptr> errors)
@@ -129,8 +117,8 @@ Coro<std::pair<Socket, SocketAddress>> connect_stream(std::string host, std::uin
       if (options.local_addr) {
         if (options.local_addr->family() != info.family) {
           throw_os_error(EADDRNOTAVAIL, std::string("create_connection(no local address of family ") +
-                                            family_name(info.family) + " to bind to for " + info.address.to_string() +
-                                            ")");
+                                            detail::family_name(info.family) + " to bind to for " +
+                                            info.address.to_string() + ")");
         }
         sock.bind(*options.local_addr);
       }
@@ -163,13 +151,7 @@ Coro<std::shared_ptr<Transport>> start_transport(Socket sock, std::shared_ptr<Ba
   Future<void> waiter = loop.create_future<void>();
   std::shared_ptr<SocketTransport> transport =
       SocketTransport::create(loop, std::move(sock), std::move(protocol), waiter, peer);
-  try {
-    co_await waiter;
-  } catch (...) {
-    transport->close();
-    throw;
-  }
-  co_return transport;
+  co_return co_await detail::await_connection_made(std::move(transport), std::move(waiter));
 }
 
 void check_stream_socket(const Socket& sock, const char* what) {

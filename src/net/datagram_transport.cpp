@@ -29,19 +29,6 @@ using detail::would_block;
 /// What a queued datagram counts beyond its bytes (CPython's "include header bytes").
 constexpr std::size_t kDatagramOverhead = 8;
 
-const char* family_name(int family) {
-  switch (family) {
-    case AF_INET:
-      return "AF_INET";
-    case AF_INET6:
-      return "AF_INET6";
-    case AF_UNIX:
-      return "AF_UNIX";
-    default:
-      return "AF_UNSPEC";
-  }
-}
-
 }  // namespace
 
 // --- creation and destruction --------------------------------------------------------------------
@@ -244,7 +231,7 @@ Coro<std::pair<Socket, std::optional<SocketAddress>>> open_datagram_socket(Datag
       const int f = (*addr)->family();
       if (family != AF_UNSPEC && f != family) {
         throw ValueError(std::string("create_datagram_endpoint: can not get address information (") +
-                         (*addr)->to_string() + " is not " + family_name(family) + ")");
+                         (*addr)->to_string() + " is not " + detail::family_name(family) + ")");
       }
       family = f;
     }

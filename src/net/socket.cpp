@@ -14,19 +14,6 @@ namespace asyncio {
 
 namespace {
 
-std::string family_name(int family) {
-  switch (family) {
-    case AF_INET:
-      return "AF_INET";
-    case AF_INET6:
-      return "AF_INET6";
-    case AF_UNIX:
-      return "AF_UNIX";
-    default:
-      return std::to_string(family);
-  }
-}
-
 std::string type_name(int type) {
   switch (type) {
     case SOCK_STREAM:
@@ -43,7 +30,7 @@ std::string type_name(int type) {
 }
 
 std::string triple(int family, int type, int proto) {
-  return family_name(family) + ", " + type_name(type) + ", " + std::to_string(proto);
+  return detail::family_name(family) + ", " + type_name(type) + ", " + std::to_string(proto);
 }
 
 bool would_block(int err) noexcept { return err == EAGAIN || err == EWOULDBLOCK || err == EINTR; }
@@ -183,6 +170,21 @@ void Socket::shutdown(int how) {
   if (::shutdown(fd_, how) != 0) {
     const int err = errno;
     throw_os_error(err, "shutdown(" + describe() + ")");
+  }
+}
+
+std::string detail::family_name(int family) {
+  switch (family) {
+    case AF_UNSPEC:
+      return "AF_UNSPEC";
+    case AF_INET:
+      return "AF_INET";
+    case AF_INET6:
+      return "AF_INET6";
+    case AF_UNIX:
+      return "AF_UNIX";
+    default:
+      return std::to_string(family);
   }
 }
 

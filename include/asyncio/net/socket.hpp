@@ -45,6 +45,9 @@ namespace detail {
 class SocketWaiter;
 void socket_waiter_moved(SocketWaiter& waiter, Socket* to) noexcept;
 void socket_waiter_closing(SocketWaiter& waiter) noexcept;
+/// An address family's name for messages: "AF_INET", "AF_INET6", "AF_UNIX", "AF_UNSPEC" (0), or
+/// the number.
+std::string family_name(int family);
 }  // namespace detail
 
 class Socket {
