@@ -84,6 +84,28 @@ SocketAddress sockname_of(const DatagramTransport& t) {
   return std::any_cast<SocketAddress>(t.get_extra_info("sockname"));
 }
 
+/// An endpoint bound to 127.0.0.1 (the server) and one connected to it (the client), with their
+/// protocols: the set-up most tests start from.
+struct Endpoints {
+  std::shared_ptr<DatagramTransport> server;
+  std::shared_ptr<Dgram> sp;
+  std::shared_ptr<DatagramTransport> client;
+  std::shared_ptr<Dgram> cp;
+};
+
+Coro<Endpoints> connected_endpoints() {
+  Endpoints e;
+  auto server_sp = co_await asyncio::create_datagram_endpoint(
+      make_dgram, DatagramOptions{.local_addr = SocketAddress("127.0.0.1", 0)});
+  e.server = server_sp.first;
+  e.sp = server_sp.second;
+  auto client_cp =
+      co_await asyncio::create_datagram_endpoint(make_dgram, DatagramOptions{.remote_addr = sockname_of(*e.server)});
+  e.client = client_cp.first;
+  e.cp = client_cp.second;
+  co_return e;
+}
+
 /// A directory for Unix socket files, removed with its contents at the end of the test.
 struct TempDir {
   std::filesystem::path path;
@@ -141,14 +163,11 @@ TEST(DatagramEndpoint, TwoUdpEndpointsExchangeDatagramsOnLoopback) {
 
 TEST(DatagramEndpoint, EachDatagramArrivesWholeAndSeparately) {
   run_io([]() -> Coro<void> {
-    auto server_sp = co_await asyncio::create_datagram_endpoint(
-        make_dgram, DatagramOptions{.local_addr = SocketAddress("127.0.0.1", 0)});
-    auto server = server_sp.first;
-    auto sp = server_sp.second;
-    auto client_cp =
-        co_await asyncio::create_datagram_endpoint(make_dgram, DatagramOptions{.remote_addr = sockname_of(*server)});
-    auto client = client_cp.first;
-    auto cp = client_cp.second;
+    const Endpoints e = co_await connected_endpoints();
+    auto server = e.server;
+    auto sp = e.sp;
+    auto client = e.client;
+    auto cp = e.cp;
     const std::string big = nett::pattern(60000);
     client->sendto("one");
     client->sendto(big);
@@ -164,14 +183,11 @@ TEST(DatagramEndpoint, EachDatagramArrivesWholeAndSeparately) {
 
 TEST(DatagramEndpoint, AnEmptyDatagramIsSentAndReceived) {
   run_io([]() -> Coro<void> {
-    auto server_sp = co_await asyncio::create_datagram_endpoint(
-        make_dgram, DatagramOptions{.local_addr = SocketAddress("127.0.0.1", 0)});
-    auto server = server_sp.first;
-    auto sp = server_sp.second;
-    auto client_cp =
-        co_await asyncio::create_datagram_endpoint(make_dgram, DatagramOptions{.remote_addr = sockname_of(*server)});
-    auto client = client_cp.first;
-    auto cp = client_cp.second;
+    const Endpoints e = co_await connected_endpoints();
+    auto server = e.server;
+    auto sp = e.sp;
+    auto client = e.client;
+    auto cp = e.cp;
     client->sendto("");
     co_await until([&] { return !sp->datagrams.empty(); });
     EXPECT_EQ(sp->datagrams.at(0).first, "");
@@ -241,14 +257,11 @@ TEST(DatagramEndpoint, LocalAddrBindsAndSocknameReportsTheChosenPort) {
 
 TEST(DatagramEndpoint, RemoteAddrConnectsAndPeernameReportsIt) {
   run_io([]() -> Coro<void> {
-    auto server_sp = co_await asyncio::create_datagram_endpoint(
-        make_dgram, DatagramOptions{.local_addr = SocketAddress("127.0.0.1", 0)});
-    auto server = server_sp.first;
-    auto sp = server_sp.second;
-    auto client_cp =
-        co_await asyncio::create_datagram_endpoint(make_dgram, DatagramOptions{.remote_addr = sockname_of(*server)});
-    auto client = client_cp.first;
-    auto cp = client_cp.second;
+    const Endpoints e = co_await connected_endpoints();
+    auto server = e.server;
+    auto sp = e.sp;
+    auto client = e.client;
+    auto cp = e.cp;
     EXPECT_EQ(std::any_cast<SocketAddress>(client->get_extra_info("peername")), sockname_of(*server));
     client->close();
     server->close();
@@ -257,14 +270,11 @@ TEST(DatagramEndpoint, RemoteAddrConnectsAndPeernameReportsIt) {
 
 TEST(DatagramEndpoint, SendtoAnotherAddressThanTheRemoteOneRaisesValueError) {
   run_io([]() -> Coro<void> {
-    auto server_sp = co_await asyncio::create_datagram_endpoint(
-        make_dgram, DatagramOptions{.local_addr = SocketAddress("127.0.0.1", 0)});
-    auto server = server_sp.first;
-    auto sp = server_sp.second;
-    auto client_cp =
-        co_await asyncio::create_datagram_endpoint(make_dgram, DatagramOptions{.remote_addr = sockname_of(*server)});
-    auto client = client_cp.first;
-    auto cp = client_cp.second;
+    const Endpoints e = co_await connected_endpoints();
+    auto server = e.server;
+    auto sp = e.sp;
+    auto client = e.client;
+    auto cp = e.cp;
     EXPECT_THROW(client->sendto("x", SocketAddress("127.0.0.1", 9)), asyncio::ValueError);
     EXPECT_NO_THROW(client->sendto("x", sockname_of(*server)));  // the remote address itself is fine
     co_await until([&] { return !sp->datagrams.empty(); });
