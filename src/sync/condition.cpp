@@ -4,20 +4,17 @@ namespace asyncio {
 
 Coro<bool> Condition::wait() {
   if (!locked()) throw RuntimeError("cannot wait on un-acquired lock");
-  detail::SyncWaiter node;
-  node.fut = get_loop().create_future<void>();
+  get_loop();  // binds the condition, or raises RuntimeError before releasing the lock
   release();
 
   // Python's try/finally blocks, unrolled: C++ cannot co_await inside a handler, so each failure is
   // kept as an exception_ptr and raised once the lock is held again.
   std::exception_ptr error;
-  waiters_.push_back(node);
   try {
-    co_await node.fut;
+    co_await detail::QueueWait(waiters_);  // queued at the back, out of the queue once resumed
   } catch (...) {
     error = std::current_exception();
   }
-  node.unlink();
 
   // Must re-acquire the lock even if the wait was cancelled. Only CancelledError is retried (a
   // later one replaces the earlier, as Python re-raises the most recent); anything else ends it.

@@ -39,7 +39,7 @@ class SleepAwaiter {
  public:
   static constexpr bool asyncio_awaiter = true;
 
-  SleepAwaiter(std::int64_t delay_ns, SleepResult<T> result) : delay_ns_(delay_ns), result_(std::move(result)) {}
+  SleepAwaiter(std::int64_t delay_ns, SleepResult<T>&& result) : delay_ns_(delay_ns), result_(std::move(result)) {}
 
   bool await_ready() const noexcept { return false; }
 
@@ -73,30 +73,48 @@ class SleepAwaiter {
 
  private:
   std::int64_t delay_ns_;
-  SleepResult<T> result_;
+  [[no_unique_address]] SleepResult<T> result_;
   Driver* driver_ = nullptr;
+};
+
+/// What sleep() returns: the delay (and the result to give back), which `co_await` turns into the
+/// SleepAwaiter. Why not the awaiter itself: g++ 12 keeps two copies of an awaitable that passes
+/// through await_transform in the frame; this object is one word for sleep(delay), and the awaiter
+/// is made once. A million sleeping tasks keep a million frames.
+template <class T>
+class [[nodiscard]] Sleep {
+ public:
+  Sleep(std::int64_t delay_ns, SleepResult<T> result) : delay_ns_(delay_ns), result_(std::move(result)) {}
+  SleepAwaiter<T> operator co_await() && { return SleepAwaiter<T>(delay_ns_, std::move(result_)); }
+  SleepAwaiter<T> operator co_await() const& requires std::is_void_v<T> || std::is_copy_constructible_v<T> {
+    return SleepAwaiter<T>(delay_ns_, SleepResult<T>(result_));
+  }
+
+ private:
+  std::int64_t delay_ns_;
+  [[no_unique_address]] SleepResult<T> result_;
 };
 
 }  // namespace detail
 
 /// Suspends the calling task for `seconds` (<= 0: one loop iteration).
-inline detail::SleepAwaiter<void> sleep(double seconds) { return {detail::seconds_to_ns(seconds, "sleep"), {}}; }
+inline detail::Sleep<void> sleep(double seconds) { return {detail::seconds_to_ns(seconds, "sleep"), {}}; }
 
 /// Whole seconds (an exact match, so `sleep(1)` never picks POSIX ::sleep under `using namespace`).
 template <std::integral I>
-detail::SleepAwaiter<void> sleep(I seconds) {
+detail::Sleep<void> sleep(I seconds) {
   return sleep(static_cast<double>(seconds));
 }
 
 /// Suspends the calling task for `delay`.
 template <class Rep, class Period>
-detail::SleepAwaiter<void> sleep(std::chrono::duration<Rep, Period> delay) {
+detail::Sleep<void> sleep(std::chrono::duration<Rep, Period> delay) {
   return {detail::duration_to_ns(delay), {}};
 }
 
 /// Python's sleep(delay, result): suspends, then gives back `result`.
 template <class T>
-detail::SleepAwaiter<std::decay_t<T>> sleep(double seconds, T&& result) {
+detail::Sleep<std::decay_t<T>> sleep(double seconds, T&& result) {
   return {detail::seconds_to_ns(seconds, "sleep"), {std::forward<T>(result)}};
 }
 

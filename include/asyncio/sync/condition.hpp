@@ -47,11 +47,11 @@ class Condition {
   Condition& operator=(const Condition&) = delete;
 
   /// The underlying lock's acquire(), release(), locked() and hold(), as Python exports them.
-  Lock::AcquireAwaiter acquire() noexcept { return lock_->acquire(); }
+  Lock::Acquire acquire() noexcept { return lock_->acquire(); }
   void release() { lock_->release(); }
   [[nodiscard]] bool locked() const noexcept { return lock_->locked(); }
   /// Python's `async with cond:`: a guard of the underlying lock.
-  detail::HoldAwaiter<Lock, Lock::AcquireAwaiter> hold() { return lock_->hold(); }
+  detail::Hold<Lock> hold() noexcept { return lock_->hold(); }
 
   /// Python's `await cond.wait()`: releases the lock, waits to be notified, re-acquires the lock,
   /// returns true. RuntimeError("cannot wait on un-acquired lock") if the lock is not held.
@@ -94,7 +94,7 @@ class Condition {
  private:
   /// Python's Condition._notify(n).
   void notify_unchecked(std::int64_t n) {
-    if (n > 0) waiters_.wake(static_cast<std::size_t>(n));
+    if (n > 0 && !waiters_.empty()) waiters_.wake(static_cast<std::size_t>(n), *loop_);
   }
 
   EventLoop& get_loop() { return detail::bind_loop(loop_, *this); }

@@ -26,41 +26,49 @@ namespace asyncio {
 /// only when its own task resumes.
 class Event {
  public:
-  /// The awaiter of wait(): returns at once if the flag is set, else parks the task on a future.
-  class [[nodiscard]] WaitAwaiter {
+  /// The awaiter of `co_await event.wait()`: returns at once if the flag is set, else queues the
+  /// task and parks it.
+  class WaitAwaiter {
    public:
     static constexpr bool asyncio_awaiter = true;
 
     explicit WaitAwaiter(Event& event) noexcept : event_(&event) {}
-    // Movable before it is awaited (g++ copies an awaitable that await_transform passes through);
-    // its waiter is queued only in await_suspend, where it no longer moves.
+    // Movable before it is awaited; its waiter is queued only in await_suspend, where it no
+    // longer moves.
     WaitAwaiter(WaitAwaiter&& other) noexcept : event_(other.event_) {}
     WaitAwaiter& operator=(const WaitAwaiter&) = delete;
 
     bool await_ready() const noexcept { return event_->value_; }
 
     template <class P>
-    bool await_suspend(std::coroutine_handle<P> awaiting) {
-      return detail::queue_and_park(event_->waiters_, node_, event_->get_loop(), awaiting, driver_);
+    void await_suspend(std::coroutine_handle<P> awaiting) {
+      event_->get_loop();  // binds the event, or raises RuntimeError before parking
+      node_.park(event_->waiters_, awaiting);
     }
 
     bool await_resume() {
-      if (node_.fut) detail::finish_wait(node_, driver_);
+      if (node_.parked()) node_.finish();
       return true;
     }
 
-    /// The wait as a Coro<bool>, for what takes a coroutine or a callable returning one
-    /// (create_task, wait_for, gather, TaskGroup::create_task): Python's
-    /// `wait_for(event.wait(), t)`. Like a coroutine object, it does nothing until run.
+   private:
+    Event* event_;
+    detail::SyncWaiter node_;
+  };
+
+  /// What wait() returns: `co_await` it, or pass it where a Coro<bool> is taken (create_task,
+  /// wait_for, gather, TaskGroup::create_task): Python's `wait_for(event.wait(), t)`. Like a
+  /// coroutine object, it does nothing until awaited or run. One pointer: see detail::Hold.
+  class [[nodiscard]] Wait {
+   public:
+    explicit Wait(Event& event) noexcept : event_(&event) {}
+    WaitAwaiter operator co_await() const noexcept { return WaitAwaiter(*event_); }
     Coro<bool> operator()() const { return as_coro(*event_); }
-    operator Coro<bool>() && { return (*this)(); }  // NOLINT: an wait is a Coro<bool> to whoever wants one
+    operator Coro<bool>() const { return (*this)(); }  // NOLINT: a wait is a Coro<bool> to whoever wants one
 
    private:
     static Coro<bool> as_coro(Event& owner) { co_return co_await owner.wait(); }
-
     Event* event_;
-    detail::SyncWaiter node_;
-    detail::Driver* driver_ = nullptr;
   };
 
   Event() = default;
@@ -75,7 +83,7 @@ class Event {
   void set() {
     if (value_) return;
     value_ = true;
-    waiters_.wake(waiters_.size());
+    if (!waiters_.empty()) waiters_.wake(waiters_.size(), *loop_);
   }
 
   /// Python's clear(): later wait() calls block until the next set().
@@ -84,7 +92,7 @@ class Event {
   /// Python's `await event.wait()`: returns true once the flag is set (at once if it is). Raises
   /// CancelledError if cancelled while waiting, RuntimeError if it has to wait and the event is
   /// bound to another loop.
-  WaitAwaiter wait() noexcept { return WaitAwaiter(*this); }
+  Wait wait() noexcept { return Wait(*this); }
 
   /// How many tasks are queued (Python's `len(event._waiters)`, shown by repr()).
   [[nodiscard]] std::size_t waiter_count() const noexcept { return waiters_.size(); }

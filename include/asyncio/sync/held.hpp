@@ -79,19 +79,19 @@ class [[nodiscard]] Held {
 
 namespace detail {
 
-/// `co_await x.hold()`: x's acquire awaiter, whose result becomes a Held<L>.
+/// The awaiter of `co_await x.hold()`: x's acquire awaiter, whose result becomes a Held<L>.
 template <class L, class Acquire>
 class HoldAwaiter {
  public:
   static constexpr bool asyncio_awaiter = true;
 
-  explicit HoldAwaiter(L& owner) : owner_(&owner), acquire_(owner.acquire()) {}
+  explicit HoldAwaiter(L& owner) noexcept : owner_(&owner), acquire_(owner) {}
   HoldAwaiter(HoldAwaiter&& other) noexcept : owner_(other.owner_), acquire_(std::move(other.acquire_)) {}
   HoldAwaiter& operator=(const HoldAwaiter&) = delete;
 
   bool await_ready() { return acquire_.await_ready(); }
   template <class P>
-  bool await_suspend(std::coroutine_handle<P> awaiting) {
+  decltype(auto) await_suspend(std::coroutine_handle<P> awaiting) {
     return acquire_.await_suspend(awaiting);
   }
   Held<L> await_resume() {
@@ -102,6 +102,22 @@ class HoldAwaiter {
  private:
   L* owner_;
   Acquire acquire_;
+};
+
+/// What x.hold() returns: one pointer, which `co_await` turns into the HoldAwaiter. Why not the
+/// awaiter itself: g++ 12 keeps two copies of an awaitable that passes through await_transform in
+/// the frame, so the object returned by the call is kept small and the awaiter (with its waiter
+/// node) is made by operator co_await, once.
+template <class L>
+class [[nodiscard]] Hold {
+ public:
+  explicit Hold(L& owner) noexcept : owner_(&owner) {}
+  HoldAwaiter<L, typename L::AcquireAwaiter> operator co_await() const noexcept {
+    return HoldAwaiter<L, typename L::AcquireAwaiter>(*owner_);
+  }
+
+ private:
+  L* owner_;
 };
 
 }  // namespace detail

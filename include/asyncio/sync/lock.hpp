@@ -44,15 +44,15 @@ namespace asyncio {
 ///    (release() and a cancelled waiter's exit both call wake_up_first()), so nobody is forgotten.
 class Lock {
  public:
-  /// The awaiter of acquire(): takes the lock at once if it is free and nobody waits (no
-  /// allocation, no suspension); otherwise queues a future and parks the task on it.
-  class [[nodiscard]] AcquireAwaiter {
+  /// The awaiter of `co_await lock.acquire()`: takes the lock at once if it is free and nobody
+  /// waits (no suspension); otherwise queues the task and parks it.
+  class AcquireAwaiter {
    public:
     static constexpr bool asyncio_awaiter = true;
 
     explicit AcquireAwaiter(Lock& lock) noexcept : lock_(&lock) {}
-    // Movable before it is awaited (g++ copies an awaitable that await_transform passes through);
-    // its waiter is queued only in await_suspend, where it no longer moves.
+    // Movable before it is awaited; its waiter is queued only in await_suspend, where it no
+    // longer moves.
     AcquireAwaiter(AcquireAwaiter&& other) noexcept : lock_(other.lock_) {}
     AcquireAwaiter& operator=(const AcquireAwaiter&) = delete;
 
@@ -66,14 +66,15 @@ class Lock {
     }
 
     template <class P>
-    bool await_suspend(std::coroutine_handle<P> awaiting) {
-      return detail::queue_and_park(lock_->waiters_, node_, lock_->get_loop(), awaiting, driver_);
+    void await_suspend(std::coroutine_handle<P> awaiting) {
+      lock_->get_loop();  // binds the lock, or raises RuntimeError before parking
+      node_.park(lock_->waiters_, awaiting);
     }
 
     bool await_resume() {
-      if (!node_.fut) return true;  // taken on the fast path
+      if (!node_.parked()) return true;  // taken on the fast path
       try {
-        detail::finish_wait(node_, driver_);
+        node_.finish();
       } catch (const CancelledError&) {
         // Chosen by release() (or not): if the lock is still free, the next waiter must run.
         if (!lock_->locked_) lock_->wake_up_first();
@@ -83,18 +84,25 @@ class Lock {
       return true;
     }
 
-    /// The acquire as a Coro<bool>, for what takes a coroutine or a callable returning one
-    /// (create_task, wait_for, gather, TaskGroup::create_task): Python's
-    /// `wait_for(lock.acquire(), t)`. Like a coroutine object, it does nothing until run.
+   private:
+    Lock* lock_;
+    detail::SyncWaiter node_;
+  };
+
+  /// What acquire() returns: `co_await` it (its AcquireAwaiter is made then), or pass it where a
+  /// Coro<bool> is taken (create_task, wait_for, gather, TaskGroup::create_task): Python's
+  /// `wait_for(lock.acquire(), t)`. Like a coroutine object, it does nothing until awaited or run.
+  /// One pointer: see detail::Hold for why the awaiter is not returned directly.
+  class [[nodiscard]] Acquire {
+   public:
+    explicit Acquire(Lock& lock) noexcept : lock_(&lock) {}
+    AcquireAwaiter operator co_await() const noexcept { return AcquireAwaiter(*lock_); }
     Coro<bool> operator()() const { return as_coro(*lock_); }
-    operator Coro<bool>() && { return (*this)(); }  // NOLINT: an acquire is a Coro<bool> to whoever wants one
+    operator Coro<bool>() const { return (*this)(); }  // NOLINT: an acquire is a Coro<bool> to whoever wants one
 
    private:
     static Coro<bool> as_coro(Lock& owner) { co_return co_await owner.acquire(); }
-
     Lock* lock_;
-    detail::SyncWaiter node_;
-    detail::Driver* driver_ = nullptr;
   };
 
   Lock() = default;
@@ -105,11 +113,11 @@ class Lock {
   /// Python's `await lock.acquire()`: waits until the lock is free and this task's turn has come,
   /// takes it, returns true. Cancelled while waiting: raises CancelledError and does not hold it.
   /// RuntimeError if it has to wait and the lock is bound to another loop.
-  AcquireAwaiter acquire() noexcept { return AcquireAwaiter(*this); }
+  Acquire acquire() noexcept { return Acquire(*this); }
 
   /// Python's `async with lock:`: `auto held = co_await lock.hold();` acquires and gives a guard
   /// that releases on scope exit.
-  detail::HoldAwaiter<Lock, AcquireAwaiter> hold() { return detail::HoldAwaiter<Lock, AcquireAwaiter>(*this); }
+  detail::Hold<Lock> hold() noexcept { return detail::Hold<Lock>(*this); }
 
   /// Python's release(): unlocks and wakes the first waiter. RuntimeError("Lock is not acquired.")
   /// if the lock is not locked.
@@ -134,7 +142,7 @@ class Lock {
   /// done future is a waiter already woken, or cancelled and about to pass the lock on).
   void wake_up_first() {
     detail::SyncWaiter* first = waiters_.front();
-    if (first != nullptr && !first->fut.done()) first->fut.set_result();
+    if (first != nullptr && !first->done()) first->wake(*loop_);
   }
 
   EventLoop& get_loop() { return detail::bind_loop(loop_, *this); }

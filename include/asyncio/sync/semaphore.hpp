@@ -36,15 +36,15 @@ namespace asyncio {
 ///    queue behind it).
 class Semaphore {
  public:
-  /// The awaiter of acquire(): takes a permit at once when the semaphore is not locked(), else
-  /// queues a future and parks the task on it.
-  class [[nodiscard]] AcquireAwaiter {
+  /// The awaiter of `co_await sem.acquire()`: takes a permit at once when the semaphore is not
+  /// locked(), else queues the task and parks it.
+  class AcquireAwaiter {
    public:
     static constexpr bool asyncio_awaiter = true;
 
     explicit AcquireAwaiter(Semaphore& sem) noexcept : sem_(&sem) {}
-    // Movable before it is awaited (g++ copies an awaitable that await_transform passes through);
-    // its waiter is queued only in await_suspend, where it no longer moves.
+    // Movable before it is awaited; its waiter is queued only in await_suspend, where it no
+    // longer moves.
     AcquireAwaiter(AcquireAwaiter&& other) noexcept : sem_(other.sem_) {}
     AcquireAwaiter& operator=(const AcquireAwaiter&) = delete;
 
@@ -55,17 +55,18 @@ class Semaphore {
     }
 
     template <class P>
-    bool await_suspend(std::coroutine_handle<P> awaiting) {
-      return detail::queue_and_park(sem_->waiters_, node_, sem_->get_loop(), awaiting, driver_);
+    void await_suspend(std::coroutine_handle<P> awaiting) {
+      sem_->get_loop();  // binds the semaphore, or raises RuntimeError before parking
+      node_.park(sem_->waiters_, awaiting);
     }
 
     bool await_resume() {
-      if (!node_.fut) return true;  // taken on the fast path
+      if (!node_.parked()) return true;  // taken on the fast path
       try {
-        detail::finish_wait(node_, driver_);
+        node_.finish();
       } catch (const CancelledError&) {
         // Woken (the permit was promised to us) but cancelled: give the permit back.
-        if (node_.fut.done() && !node_.fut.cancelled()) ++sem_->value_;
+        if (node_.done() && !node_.cancelled()) ++sem_->value_;
         sem_->wake_up_free();
         throw;
       } catch (...) {
@@ -76,18 +77,24 @@ class Semaphore {
       return true;
     }
 
-    /// The acquire as a Coro<bool>, for what takes a coroutine or a callable returning one
-    /// (create_task, wait_for, gather, TaskGroup::create_task): Python's
-    /// `wait_for(sem.acquire(), t)`. Like a coroutine object, it does nothing until run.
+   private:
+    Semaphore* sem_;
+    detail::SyncWaiter node_;
+  };
+
+  /// What acquire() returns: `co_await` it, or pass it where a Coro<bool> is taken (create_task,
+  /// wait_for, gather, TaskGroup::create_task): Python's `wait_for(sem.acquire(), t)`. Like a
+  /// coroutine object, it does nothing until awaited or run. One pointer: see detail::Hold.
+  class [[nodiscard]] Acquire {
+   public:
+    explicit Acquire(Semaphore& sem) noexcept : sem_(&sem) {}
+    AcquireAwaiter operator co_await() const noexcept { return AcquireAwaiter(*sem_); }
     Coro<bool> operator()() const { return as_coro(*sem_); }
-    operator Coro<bool>() && { return (*this)(); }  // NOLINT: an acquire is a Coro<bool> to whoever wants one
+    operator Coro<bool>() const { return (*this)(); }  // NOLINT: an acquire is a Coro<bool> to whoever wants one
 
    private:
     static Coro<bool> as_coro(Semaphore& owner) { co_return co_await owner.acquire(); }
-
     Semaphore* sem_;
-    detail::SyncWaiter node_;
-    detail::Driver* driver_ = nullptr;
   };
 
   /// Python's Semaphore(value=1): ValueError("Semaphore initial value must be >= 0") if negative.
@@ -99,13 +106,11 @@ class Semaphore {
   /// Python's `await sem.acquire()`: takes a permit, waiting for one (and for the waiters ahead)
   /// if needed; returns true. Raises CancelledError if cancelled while waiting (holding nothing),
   /// RuntimeError if it has to wait and the semaphore is bound to another loop.
-  AcquireAwaiter acquire() noexcept { return AcquireAwaiter(*this); }
+  Acquire acquire() noexcept { return Acquire(*this); }
 
   /// Python's `async with sem:`: `auto held = co_await sem.hold();` acquires and gives a guard that
   /// releases on scope exit.
-  detail::HoldAwaiter<Semaphore, AcquireAwaiter> hold() {
-    return detail::HoldAwaiter<Semaphore, AcquireAwaiter>(*this);
-  }
+  detail::Hold<Semaphore> hold() noexcept { return detail::Hold<Semaphore>(*this); }
 
   /// Python's release(): gives a permit back and wakes the first waiter not yet woken. For a
   /// BoundedSemaphore: ValueError("BoundedSemaphore released too many times") if the counter is
@@ -119,8 +124,8 @@ class Semaphore {
   /// Python's locked(): true if acquire() would wait (no permit free, or waiters queued ahead).
   [[nodiscard]] bool locked() const noexcept {
     if (value_ == 0) return true;
-    for (detail::SyncWaiter* w = waiters_.front(); w != nullptr; w = w->next) {
-      if (!w->fut.cancelled()) return true;
+    for (detail::SyncWaiter* w = waiters_.front(); w != nullptr; w = detail::WaiterQueue::next(*w)) {
+      if (!w->cancelled()) return true;
     }
     return false;
   }
@@ -145,10 +150,10 @@ class Semaphore {
   /// Python's Semaphore._wake_up_next(): completes the first waiter not yet woken, promising it a
   /// permit (value_ - 1). False if every queued waiter is already done.
   bool wake_up_next() {
-    for (detail::SyncWaiter* w = waiters_.front(); w != nullptr; w = w->next) {
-      if (!w->fut.done()) {
+    for (detail::SyncWaiter* w = waiters_.front(); w != nullptr; w = detail::WaiterQueue::next(*w)) {
+      if (!w->done()) {
         --value_;
-        w->fut.set_result();
+        w->wake(*loop_);
         return true;
       }
     }

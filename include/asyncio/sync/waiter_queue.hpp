@@ -1,45 +1,94 @@
 #pragma once
-/// The waiter queue every primitive of sync/ but the queues shares: one node per waiting task,
-/// living in the task's frame, linked in FIFO order (CPython's deque of waiter futures), plus the
-/// loop binding (asyncio's _LoopBoundMixin) and the wait/park steps around it.
+/// The waiter queue every primitive of sync/ but the queues shares: one node per waiting coroutine,
+/// living in its frame, linked in FIFO order (CPython's deque of waiter futures), plus the loop
+/// binding (asyncio's _LoopBoundMixin) and the park/finish steps around a wait.
 
 #include <coroutine>
 #include <cstddef>
+#include <cstdint>
 #include <string>
+#include <type_traits>
 
 #include "asyncio/exceptions.hpp"
 #include "asyncio/loop/event_loop.hpp"
-#include "asyncio/task/future.hpp"
+#include "asyncio/task/task_state.hpp"
 
 namespace asyncio {
 namespace detail {
 
 class WaiterQueue;
 
-/// One task waiting on a primitive: Python's waiter future, plus the links of the primitive's
-/// queue (CPython's deque). It lives in the waiting coroutine's frame (inside its awaiter), so
-/// queueing allocates nothing but the future, and leaving the queue (Python's
-/// `_waiters.remove(fut)`) is O(1) wherever the waiter stands.
-struct SyncWaiter {
+extern const ReadyOps sync_resume_ops;
+
+/// One coroutine waiting on a primitive: what CPython's waiter future records (pending, done with
+/// a result = woken, cancelled), and the links of the primitive's queue (CPython's deque).
+///
+/// Why not a Future: a wait on a Lock or an Event is the hottest wait there is, and an idle task
+/// blocked on an Event is what the memory-per-task benchmark measures. A waiter in a task parks the
+/// task itself (an ExternalWait: no allocation, no Future, no callback node); a coroutine outside
+/// any task (resumed by callbacks) is resumed through the ready queue instead. The node lives in
+/// the waiting frame (inside its awaiter), so leaving the queue (Python's `_waiters.remove(fut)`)
+/// is O(1) wherever the waiter stands.
+///
+/// Invariants: `state_` goes idle -> waiting (queued, parked) -> woken (wake(): the wake-up is
+/// scheduled) or cancelled (its task was cancelled or abandoned: forget_task()); the node stays
+/// queued until its own coroutine resumes and calls finish(), as a CPython waiter future stays in
+/// the deque until its task removes it.
+class SyncWaiter final : public ExternalWait {
+ public:
   SyncWaiter() = default;
   SyncWaiter(const SyncWaiter&) = delete;
   SyncWaiter& operator=(const SyncWaiter&) = delete;
   /// A frame destroyed while it waits (its loop was destroyed) leaves the queue.
-  ~SyncWaiter();
+  ~SyncWaiter() { unlink(); }
+
+  /// Python's `fut.done()`: woken or cancelled.
+  [[nodiscard]] bool done() const noexcept { return state_ == State::woken || state_ == State::cancelled; }
+  /// Python's `fut.cancelled()`.
+  [[nodiscard]] bool cancelled() const noexcept { return state_ == State::cancelled; }
+  /// True once the coroutine had to wait (the awaiter's slow path ran).
+  [[nodiscard]] bool parked() const noexcept { return state_ != State::idle; }
+
+  /// Queues this node at the back of `queue` and parks the awaiting coroutine: on its task when it
+  /// runs in one, else until wake() schedules its resumption.
+  template <class P>
+  void park(WaiterQueue& queue, std::coroutine_handle<P> awaiting) noexcept;
+
+  /// Python's `fut.set_result(None)` on a pending waiter: schedules the waiting coroutine's
+  /// resumption (outside a task, on `loop`: the primitive's, where it parked). Precondition: !done().
+  void wake(EventLoop& loop);
+
+  /// After the wake-up, in the resumed coroutine: leaves the queue (Python's `finally:
+  /// _waiters.remove(fut)`), then raises what `await fut` would: the task's pending
+  /// CancelledError if it was cancelled.
+  void finish() {
+    unlink();
+    if (in_task_) static_cast<Driver*>(static_cast<TaskBase*>(target_))->raise_pending();
+  }
+
+  /// The task was cancelled (or its loop destroyed) while this node waited: Python's cancelled
+  /// waiter future. The node stays queued until the task resumes.
+  void forget_task() noexcept override { state_ = State::cancelled; }
 
   /// Leaves the queue if still in it.
   void unlink() noexcept;
 
-  SyncWaiter* prev = nullptr;
-  SyncWaiter* next = nullptr;
-  WaiterQueue* queue = nullptr;  // null when not queued
-  Future<void> fut;              // empty until the task had to wait
+ private:
+  friend class WaiterQueue;
+  enum class State : std::uint8_t { idle, waiting, woken, cancelled };
+
+  SyncWaiter* prev_ = nullptr;
+  SyncWaiter* next_ = nullptr;
+  WaiterQueue* queue_ = nullptr;  // null when not queued
+  void* target_ = nullptr;        // the parked TaskBase, or the frame's address outside a task
+  State state_ = State::idle;
+  bool in_task_ = false;
 };
 
 /// An intrusive FIFO of SyncWaiters: CPython's `collections.deque` of futures.
 ///
-/// Invariants: every linked waiter's `queue` points here; `size_` counts them. Walking the queue
-/// never meets a change: completing a future schedules its callbacks, it never runs them inline.
+/// Invariants: every linked waiter's `queue_` points here; `size_` counts them. Walking the queue
+/// never meets a change: waking a waiter schedules its coroutine, it never runs it inline.
 class WaiterQueue {
  public:
   WaiterQueue() = default;
@@ -52,11 +101,11 @@ class WaiterQueue {
   }
 
   void push_back(SyncWaiter& w) noexcept {
-    w.queue = this;
-    w.prev = tail_;
-    w.next = nullptr;
+    w.queue_ = this;
+    w.prev_ = tail_;
+    w.next_ = nullptr;
     if (tail_ != nullptr) {
-      tail_->next = &w;
+      tail_->next_ = &w;
     } else {
       head_ = &w;
     }
@@ -66,40 +115,41 @@ class WaiterQueue {
 
   /// Precondition: `w` is in this queue.
   void remove(SyncWaiter& w) noexcept {
-    if (w.prev != nullptr) {
-      w.prev->next = w.next;
+    if (w.prev_ != nullptr) {
+      w.prev_->next_ = w.next_;
     } else {
-      head_ = w.next;
+      head_ = w.next_;
     }
-    if (w.next != nullptr) {
-      w.next->prev = w.prev;
+    if (w.next_ != nullptr) {
+      w.next_->prev_ = w.prev_;
     } else {
-      tail_ = w.prev;
+      tail_ = w.prev_;
     }
-    w.prev = w.next = nullptr;
-    w.queue = nullptr;
+    w.prev_ = w.next_ = nullptr;
+    w.queue_ = nullptr;
     --size_;
   }
 
   [[nodiscard]] SyncWaiter* front() const noexcept { return head_; }
+  [[nodiscard]] static SyncWaiter* next(const SyncWaiter& w) noexcept { return w.next_; }
   [[nodiscard]] bool empty() const noexcept { return head_ == nullptr; }
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
 
   /// Python's `all(w.cancelled() for w in waiters)` (true when empty). Stops at the first waiter
   /// not cancelled, so it costs the number of cancelled waiters at the head.
   [[nodiscard]] bool all_cancelled() const noexcept {
-    for (SyncWaiter* w = head_; w != nullptr; w = w->next) {
-      if (!w->fut.cancelled()) return false;
+    for (SyncWaiter* w = head_; w != nullptr; w = w->next_) {
+      if (!w->cancelled()) return false;
     }
     return true;
   }
 
-  /// Completes the first `n` futures not yet done, in FIFO order; returns how many it completed.
-  std::size_t wake(std::size_t n) {
+  /// Wakes the first `n` waiters not yet done, in FIFO order; returns how many it woke.
+  std::size_t wake(std::size_t n, EventLoop& loop) {
     std::size_t woken = 0;
-    for (SyncWaiter* w = head_; w != nullptr && woken < n; w = w->next) {
-      if (!w->fut.done()) {
-        w->fut.set_result();
+    for (SyncWaiter* w = head_; w != nullptr && woken < n; w = w->next_) {
+      if (!w->done()) {
+        w->wake(loop);
         ++woken;
       }
     }
@@ -112,10 +162,55 @@ class WaiterQueue {
   std::size_t size_ = 0;
 };
 
-inline SyncWaiter::~SyncWaiter() { unlink(); }
 inline void SyncWaiter::unlink() noexcept {
-  if (queue != nullptr) queue->remove(*this);
+  if (queue_ != nullptr) queue_->remove(*this);
 }
+
+template <class P>
+void SyncWaiter::park(WaiterQueue& queue, std::coroutine_handle<P> awaiting) noexcept {
+  queue.push_back(*this);
+  state_ = State::waiting;
+  if constexpr (std::is_base_of_v<CoroPromiseBase, P>) {
+    if (Driver* d = awaiting.promise().driver()) {
+      auto* task = static_cast<TaskBase*>(d);
+      target_ = task;
+      in_task_ = true;
+      task->park_external(*this, awaiting);
+      return;
+    }
+  }
+  target_ = awaiting.address();
+}
+
+inline void SyncWaiter::wake(EventLoop& loop) {
+  if (in_task_) {
+    static_cast<TaskBase*>(target_)->wake_external();
+  } else {
+    LoopAccess::schedule(loop, &sync_resume_ops, target_);
+  }
+  state_ = State::woken;
+}
+
+/// The awaiter of a plain wait in a primitive's queue (Condition's wait for its notification):
+/// always parks, and returns once woken (raising the task's CancelledError if cancelled).
+class QueueWait {
+ public:
+  static constexpr bool asyncio_awaiter = true;
+  explicit QueueWait(WaiterQueue& queue) noexcept : queue_(&queue) {}
+  QueueWait(QueueWait&& other) noexcept : queue_(other.queue_) {}
+  QueueWait& operator=(const QueueWait&) = delete;
+
+  bool await_ready() const noexcept { return false; }
+  template <class P>
+  void await_suspend(std::coroutine_handle<P> awaiting) noexcept {
+    node_.park(*queue_, awaiting);
+  }
+  void await_resume() { node_.finish(); }
+
+ private:
+  WaiterQueue* queue_;
+  SyncWaiter node_;
+};
 
 /// asyncio's _LoopBoundMixin._get_loop(): the running loop, which `bound` records the first time;
 /// RuntimeError("<repr> is bound to a different event loop") if another loop runs later, or
@@ -129,30 +224,6 @@ EventLoop& bind_loop(EventLoop*& bound, const Self& self) {
     throw RuntimeError(self.repr() + " is bound to a different event loop");
   }
   return running;
-}
-
-/// The slow path shared by the primitives' awaiters: a new future on `loop`, queued at the back
-/// of `queue`, and the awaiting coroutine parked on it. Returns false if it could not park (the
-/// reason is then pending in the driver and finish_wait() raises it).
-template <class P>
-bool queue_and_park(WaiterQueue& queue, SyncWaiter& node, EventLoop& loop, std::coroutine_handle<P> awaiting,
-                    Driver*& driver) {
-  node.fut = loop.create_future<void>();
-  queue.push_back(node);
-  try {
-    return park_on_future(*node.fut.state_ptr(), awaiting, driver);
-  } catch (...) {
-    node.unlink();
-    throw;
-  }
-}
-
-/// After the wake-up: leaves the queue (Python's `finally: _waiters.remove(fut)`), then raises what
-/// `await fut` would raise: the task's pending cancellation, or the future's CancelledError.
-inline void finish_wait(SyncWaiter& node, Driver* driver) {
-  node.unlink();
-  if (driver != nullptr) driver->raise_pending();
-  node.fut.check_result();
 }
 
 /// Python's repr of a primitive: "<asyncio::Lock object at 0x... [locked, waiters:2]>" (the
