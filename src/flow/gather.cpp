@@ -19,8 +19,7 @@ void GatherCore::add_child(FutureBase* child, bool created) {
   s.core = this;
   s.child = child;
   s.created = created;
-  s.invoke = &GatherCore::invoke;
-  s.destroy = &GatherCore::destroy;
+  s.ops = &slot_ops;
   child->retain();
   // With the slots fixed, link now: one pass over the children instead of two (each touch of a
   // child is a cache miss when there are many).
@@ -28,9 +27,9 @@ void GatherCore::add_child(FutureBase* child, bool created) {
 }
 
 void GatherCore::link(Slot& s) {
-  outer_.retain();  // the callback's reference, dropped by destroy()
+  outer_.retain();  // the slot's reference, dropped when it runs or is discarded
   s.linked = true;
-  s.child->add_user_callback(&s);  // a pending future links it: nothing is scheduled, nothing throws
+  s.child->add_waiter(s, WaiterKind::ops);  // a pending future links it: nothing is scheduled, nothing throws
 }
 
 void GatherCore::start() {
@@ -47,15 +46,25 @@ void GatherCore::start() {
   }
 }
 
-void GatherCore::invoke(UserCallbackNode* node) {
+const ReadyOps GatherCore::slot_ops{&GatherCore::run_slot, &GatherCore::discard_slot, &GatherCore::describe_slot};
+
+void GatherCore::run_slot(void* node) {
   auto* s = static_cast<Slot*>(node);
+  struct Release {  // the link's reference goes even if the callback throws
+    FutureBase& outer;
+    ~Release() { outer.release(); }
+  } release{s->core->outer_};
   s->core->on_child_done(*s);
 }
 
-void GatherCore::destroy(UserCallbackNode* node) noexcept {
-  // Ran, dropped by a closed loop, or dropped with an abandoned task: the link's reference goes.
-  // This may free the gather, and with it the slot: nothing touches the node after.
+void GatherCore::discard_slot(void* node) noexcept {
+  // Dropped by a closed loop, or with an abandoned task: the link's reference goes. This may free
+  // the gather, and with it the slot: nothing touches the node after.
   static_cast<Slot*>(node)->core->outer_.release();
+}
+
+std::string GatherCore::describe_slot(void* node) {
+  return "<gather's done-callback of " + static_cast<Slot*>(node)->core->outer_.repr() + ">";
 }
 
 void GatherCore::on_child_done(Slot& s) {

@@ -151,6 +151,9 @@ void drop_waiter(WaiterLink* w, WaiterKind kind) noexcept {
     node->destroy(node);
   } else if (kind == WaiterKind::resume) {
     delete static_cast<ResumeWaiter*>(w);
+  } else if (kind == WaiterKind::ops) {
+    auto* node = static_cast<OpsWaiter*>(w);
+    node->ops->discard(node);
   }
 }
 }  // namespace
@@ -245,6 +248,11 @@ void FutureBase::schedule_waiter(EventLoop& loop, WaiterLink& waiter, WaiterKind
     case WaiterKind::resume:
       LoopAccess::schedule(loop, &resume_handle_ops, static_cast<ResumeWaiter*>(&waiter));
       return;
+    case WaiterKind::ops: {
+      auto* node = static_cast<OpsWaiter*>(&waiter);
+      LoopAccess::schedule(loop, node->ops, node);
+      return;
+    }
   }
 }
 

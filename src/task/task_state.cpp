@@ -106,8 +106,8 @@ void TaskBase::start(bool eager) {
 
 void TaskBase::set_waiter(FutureBase* f) noexcept {
   if (f) f->retain();
-  if (fut_waiter_) fut_waiter_->release();
-  fut_waiter_ = f;
+  if (FutureBase* old = fut_waiter()) old->release();
+  waiting_on_ = f;
 }
 
 bool TaskBase::park_on(FutureBase& f, std::coroutine_handle<> frame) {
@@ -140,7 +140,8 @@ void TaskBase::park_yield(std::coroutine_handle<> frame) {
 }
 
 void TaskBase::park_external(ExternalWait& wait, std::coroutine_handle<> frame) noexcept {
-  ext_wait_ = &wait;
+  // Parking happens inside a step, which began with set_waiter(nullptr): no future to release.
+  waiting_on_ = &wait;
   set_wait(TaskWait::external);
   park(frame);
 }
@@ -148,12 +149,15 @@ void TaskBase::park_external(ExternalWait& wait, std::coroutine_handle<> frame) 
 void TaskBase::wake_external() {
   if (waiting() != TaskWait::external) return;
   LoopAccess::schedule(live_loop(), &task_step_ops, this);
-  ext_wait_ = nullptr;
+  waiting_on_ = nullptr;
   set_wait(TaskWait::step);
 }
 
 void TaskBase::leave_external_wait() {
-  std::exchange(ext_wait_, nullptr)->forget_task();
+  ExternalWait* wait = ext_wait();
+  waiting_on_ = nullptr;
+  set_wait(TaskWait::none);
+  wait->forget_task();
   LoopAccess::schedule(live_loop(), &task_step_ops, this);
   set_wait(TaskWait::step);
 }
@@ -162,9 +166,9 @@ bool TaskBase::cancel(std::string message) {
   log_traceback_ = false;
   if (status_ != FutureStatus::pending) return false;
   ++task_cancels_;
-  if (waiting() == TaskWait::future && fut_waiter_->cancel(message)) {
+  if (waiting() == TaskWait::future && fut_waiter()->cancel(message)) {
     // The future's wake-up steps the task, and its result() raises CancelledError(message) at the
-    // task's co_await. fut_waiter_ stays: it may be a task that ignores the cancellation.
+    // task's co_await. The future stays parked on: it may be a task that ignores the cancellation.
     return true;
   }
   if (waiting() == TaskWait::timer) {
@@ -207,7 +211,7 @@ void TaskBase::step() noexcept {
   } else if (must_cancel_) {
     // Cancelled during this step, now parked: cancel what it waits for, as asyncio's __step does.
     if (waiting() == TaskWait::future) {
-      if (fut_waiter_->cancel(cancel_message())) must_cancel_ = false;
+      if (fut_waiter()->cancel(cancel_message())) must_cancel_ = false;
     } else if (waiting() == TaskWait::timer) {
       LoopAccess::disarm_timer(live_loop(), sleep_timer());
       LoopAccess::schedule(live_loop(), &task_step_ops, this);
@@ -250,9 +254,13 @@ void TaskBase::abandon() noexcept {
   } catch (...) {
   }
   live_loop().call_exception_handler(context);
-  if (fut_waiter_) fut_waiter_->remove_waiter(*this);
+  if (ExternalWait* wait = ext_wait()) {
+    waiting_on_ = nullptr;
+    set_wait(TaskWait::none);
+    wait->forget_task();
+  }
+  if (FutureBase* f = fut_waiter()) f->remove_waiter(*this);
   set_waiter(nullptr);  // (the loop already dropped its queues and timers)
-  if (ext_wait_ != nullptr) std::exchange(ext_wait_, nullptr)->forget_task();
   set_wait(TaskWait::none);
   destroy_root();  // unwinds the frames: their locals are destroyed
   drop_callbacks();

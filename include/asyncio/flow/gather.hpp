@@ -233,7 +233,7 @@ child_handle_t<A> ensure_child(EventLoop*& loop, A&& arg) {
 class GatherCore {
  public:
   /// One child: its done-callback node, linked into the child's waiters (no allocation per child).
-  struct Slot : UserCallbackNode {
+  struct Slot : OpsWaiter {
     GatherCore* core = nullptr;
     FutureBase* child = nullptr;  // one reference; null once released early
     bool created = false;         // made by gather from a coroutine: its value can be moved out
@@ -274,8 +274,10 @@ class GatherCore {
   [[nodiscard]] Slot& slot(std::size_t i) noexcept { return slots_[i]; }
 
  private:
-  static void invoke(UserCallbackNode* node);
-  static void destroy(UserCallbackNode* node) noexcept;
+  static void run_slot(void* node);
+  static void discard_slot(void* node) noexcept;
+  static std::string describe_slot(void* node);
+  static const ReadyOps slot_ops;
   void link(Slot& s);
   void on_child_done(Slot& s);
 

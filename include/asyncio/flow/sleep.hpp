@@ -40,29 +40,34 @@ class SleepAwaiter {
   static constexpr bool asyncio_awaiter = true;
 
   SleepAwaiter(std::int64_t delay_ns, SleepResult<T>&& result) : delay_ns_(delay_ns), result_(std::move(result)) {}
+  SleepAwaiter(SleepAwaiter&& other) noexcept(std::is_nothrow_move_constructible_v<SleepResult<T>>)
+      : delay_ns_(other.delay_ns_), result_(std::move(other.result_)) {}
+  SleepAwaiter& operator=(const SleepAwaiter&) = delete;
 
   bool await_ready() const noexcept { return false; }
 
   template <class P>
   void await_suspend(std::coroutine_handle<P> awaiting) {
+    const std::int64_t delay_ns = delay_ns_;
+    driver_ = nullptr;  // the word now holds the task (see the members)
     if constexpr (std::is_base_of_v<CoroPromiseBase, P>) {
       if (Driver* d = awaiting.promise().driver()) {
-        driver_ = d;
         auto* task = static_cast<TaskBase*>(d);
-        if (delay_ns_ <= 0) {
+        if (delay_ns <= 0) {
           task->park_yield(awaiting);
         } else {
-          task->park_until(add_saturating(LoopAccess::now_ns(task->loop()), delay_ns_), awaiting);
+          task->park_until(add_saturating(LoopAccess::now_ns(task->loop()), delay_ns), awaiting);
         }
+        driver_ = d;
         return;
       }
     }
     // Not in a task: a plain callback resumes the coroutine.
     EventLoop& loop = get_running_loop();
-    if (delay_ns_ <= 0) {
+    if (delay_ns <= 0) {
       loop.call_soon([awaiting] { awaiting.resume(); });
     } else {
-      loop.call_later(Duration(delay_ns_), [awaiting] { awaiting.resume(); });
+      loop.call_later(Duration(delay_ns), [awaiting] { awaiting.resume(); });
     }
   }
 
@@ -72,9 +77,14 @@ class SleepAwaiter {
   }
 
  private:
-  std::int64_t delay_ns_;
+  // One word: the delay until await_suspend reads it, then the task parked (null outside a task),
+  // whose pending cancellation await_resume raises. A million sleeping tasks keep a million
+  // frames, and this keeps each 8 bytes smaller.
+  union {
+    std::int64_t delay_ns_;
+    Driver* driver_;
+  };
   [[no_unique_address]] SleepResult<T> result_;
-  Driver* driver_ = nullptr;
 };
 
 /// What sleep() returns: the delay (and the result to give back), which `co_await` turns into the

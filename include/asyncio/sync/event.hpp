@@ -83,7 +83,7 @@ class Event {
   void set() {
     if (value_) return;
     value_ = true;
-    if (!waiters_.empty()) waiters_.wake(waiters_.size(), *loop_);
+    if (!waiters_.empty()) waiters_.wake_all(*loop_);
   }
 
   /// Python's clear(): later wait() calls block until the next set().

@@ -124,7 +124,7 @@ class Semaphore {
   /// Python's locked(): true if acquire() would wait (no permit free, or waiters queued ahead).
   [[nodiscard]] bool locked() const noexcept {
     if (value_ == 0) return true;
-    for (detail::SyncWaiter* w = waiters_.front(); w != nullptr; w = detail::WaiterQueue::next(*w)) {
+    for (detail::SyncWaiter* w = waiters_.front(); w != nullptr; w = waiters_.next(*w)) {
       if (!w->cancelled()) return true;
     }
     return false;
@@ -150,7 +150,7 @@ class Semaphore {
   /// Python's Semaphore._wake_up_next(): completes the first waiter not yet woken, promising it a
   /// permit (value_ - 1). False if every queued waiter is already done.
   bool wake_up_next() {
-    for (detail::SyncWaiter* w = waiters_.front(); w != nullptr; w = detail::WaiterQueue::next(*w)) {
+    for (detail::SyncWaiter* w = waiters_.front(); w != nullptr; w = waiters_.next(*w)) {
       if (!w->done()) {
         --value_;
         w->wake(*loop_);

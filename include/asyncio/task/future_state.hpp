@@ -34,6 +34,7 @@ enum class WaiterKind : std::uintptr_t {
   task = 0,    ///< a TaskBase: a step of the task
   user = 1,    ///< a UserCallbackNode: the user's done-callback
   resume = 2,  ///< a ResumeWaiter: resumes a coroutine that is not in a task
+  ops = 3,     ///< an OpsWaiter: the runtime's own done-callback (gather's slots)
 };
 
 /// The link a waiter carries. The list holds tagged pointers: the kind of the next waiter sits in
@@ -43,6 +44,14 @@ struct WaiterLink {
 };
 
 class FutureBase;
+
+/// A done-callback of the runtime itself, queued as the ready-queue entry {ops, this} when the
+/// future completes and handed to `ops->discard` if it never runs. Why not a UserCallbackNode: it
+/// needs no id, no type-erased callable and no reference to the future (its owner holds one), so a
+/// gather of 100,000 children keeps 24 bytes less per child.
+struct OpsWaiter : WaiterLink {
+  const ReadyOps* ops = nullptr;
+};
 
 /// A user's done-callback: the callable, and (once scheduled) the future it receives.
 struct UserCallbackNode : WaiterLink, PoolAllocated {

@@ -4,9 +4,9 @@
 /// Invariants (as asyncio's tasks.py states them, adapted):
 ///  - A pending task is owned by its loop (a Resident) and is in exactly one of these states:
 ///      running its step (the loop's current task), waiting for a step already on the ready queue
-///      (waiting() == step), parked on a future (waiting() == future, fut_waiter_ set and holding a
+///      (waiting() == step), parked on a future (waiting() == future, fut_waiter() set and holding a
 ///      wake-up entry there), parked on its own sleep timer (waiting() == timer), or parked on an
-///      ExternalWait (waiting() == external, ext_wait_ set, which holds the task until it wakes it
+///      ExternalWait (waiting() == external, ext_wait() set, which holds the task until it wakes it
 ///      or is told to forget it). Parking sets Driver::parked, which ends the step's run.
 ///  - Only step() resumes the chain, through Driver::run; a wake-up is always a step on
 ///    the ready queue, never a resumption inside another callback.
@@ -118,9 +118,19 @@ class TaskBase : public FutureBase, public Driver, public Resident, public Waite
   TimerNode& sleep_timer() noexcept { return *this; }  // the task's own timer, for sleep()
 
   void set_waiter(FutureBase* f) noexcept;
+  /// The future parked on (kept, retained, from park_on until the next step starts), else null.
+  [[nodiscard]] FutureBase* fut_waiter() const noexcept {
+    return waiting() == TaskWait::external ? nullptr : static_cast<FutureBase*>(waiting_on_);
+  }
+  /// The ExternalWait parked at, else null.
+  [[nodiscard]] ExternalWait* ext_wait() const noexcept {
+    return waiting() == TaskWait::external ? static_cast<ExternalWait*>(waiting_on_) : nullptr;
+  }
 
-  FutureBase* fut_waiter_ = nullptr;  // retained while parked on it
-  ExternalWait* ext_wait_ = nullptr;  // while parked at one
+  // One slot for both (a task parked at an ExternalWait holds no future, see park_external), since
+  // every byte of an idle task counts: the ExternalWait* while waiting() == external, else the
+  // future parked on (or null).
+  void* waiting_on_ = nullptr;
   /// Stops waiting at the ExternalWait (which forgets the task) and schedules a step.
   void leave_external_wait();
   void set_wait(TaskWait w) noexcept { task_wait_ = static_cast<std::uint8_t>(w); }
@@ -149,6 +159,7 @@ class TaskState : public ValueHolder<T, TaskBase> {
       throw RuntimeError("create_task: cannot reuse already awaited coroutine");
     }
     h.promise().driver_ = this;
+    h.promise().started_ = true;
     this->current = h;
     this->set_root(h);
   }
