@@ -1,6 +1,7 @@
 #include "asyncio/loop/event_loop.hpp"
 
 #include <algorithm>
+#include <utility>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -205,7 +206,12 @@ void EventLoop::run_iteration() {
     polling_.store(true, std::memory_order_seq_cst);
     if (inbox_nonempty_.load(std::memory_order_seq_cst)) timeout = 0;
   }
-  if (!polled && (timeout != 0 || should_poll_without_waiting())) {
+  //    A busy iteration right after a poll that reported descriptors does not poll: what is ready
+  //    now is mostly the work those descriptors started (a task woken by its read), and polling
+  //    again before running it finds nothing at low load (a second epoll_wait per request). I/O is
+  //    still polled at least every other iteration.
+  const bool follow_up = std::exchange(io_follow_up_, false);
+  if (!polled && (timeout != 0 || (!follow_up && should_poll_without_waiting()))) {
     backend_->poll(Duration(timeout), &EventLoop::io_ready, this);
     ++stats_.polls;
   }

@@ -103,6 +103,7 @@ bool EventLoop::remove_writer(int fd) { return clear_fd_callback(fd, detail::io_
 
 void EventLoop::io_ready(void* self, int fd, unsigned events) {
   auto* loop = static_cast<EventLoop*>(self);
+  loop->io_follow_up_ = true;
   if (fd < 0 || static_cast<std::size_t>(fd) >= loop->fds_.size()) return;
   const FdCallbacks& entry = loop->fds_[static_cast<std::size_t>(fd)];
   if ((events & detail::io_readable) && entry.reader != nullptr) {

@@ -10,6 +10,7 @@
 #include <asyncio/os_error.hpp>
 
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -68,6 +69,46 @@ TEST(IoWatch, AReaderRunsOnceDataArrives) {
   loop.run_once();
   EXPECT_EQ(calls, 1);
   loop.remove_reader(sp.a);
+}
+
+TEST(IoWatch, ABusyIterationRightAfterAPollThatFoundADescriptorRunsWithoutPolling) {
+  // The reader's work (here a callback it schedules, in a server a task its read woke) runs in
+  // the next iteration without a zero-timeout poll first: one epoll_wait per request, not two.
+  EventLoop loop;
+  SocketPair sp;
+  int follow_ups = 0;
+  loop.add_reader(sp.a, [&] {
+    drain(sp.a);
+    loop.call_soon([&] { ++follow_ups; });
+  });
+  send_byte(sp.b);
+  loop.run_once();  // polls, runs the reader
+  const auto polls = loop.stats().polls;
+  loop.run_once();  // runs the follow-up
+  EXPECT_EQ(follow_ups, 1);
+  EXPECT_EQ(loop.stats().polls, polls);
+  loop.remove_reader(sp.a);
+}
+
+TEST(IoWatch, ABusyLoopStillPollsAtLeastEveryOtherIteration) {
+  EventLoop loop;
+  SocketPair sp;
+  int reads = 0;
+  loop.add_reader(sp.a, [&] {
+    ++reads;
+    drain(sp.a);
+  });
+  std::function<void()> spin = [&] { loop.call_soon(spin); };
+  loop.call_soon(spin);
+  send_byte(sp.b);
+  loop.run_once();  // polls: the reader runs
+  EXPECT_EQ(reads, 1);
+  send_byte(sp.b);
+  loop.run_once();  // a follow-up of that poll: busy, not polled
+  loop.run_once();  // polls again
+  EXPECT_EQ(reads, 2);
+  loop.remove_reader(sp.a);
+  loop.close();
 }
 
 TEST(IoWatch, AReaderRunsAgainInEachIterationWhileDataIsLeftUnread) {

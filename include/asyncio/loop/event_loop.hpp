@@ -395,6 +395,9 @@ class EventLoop {
   std::size_t watched_fds_ = 0;  // descriptors with a reader or a writer
   std::uint32_t passive_fds_ = 0;
   std::uint32_t passive_skips_ = 0;
+  /// The last poll reported a descriptor: the next busy iteration runs what it woke without
+  /// polling first (see run_iteration).
+  bool io_follow_up_ = false;
   /// How often passive descriptors are polled while callbacks are ready: a signal waits at most
   /// this many busy iterations (each runs every callback ready when it began).
   static constexpr std::uint32_t kPassivePollInterval = 64;

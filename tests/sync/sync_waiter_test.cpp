@@ -1,0 +1,153 @@
+// The waiter node the sync primitives share (sync/waiter_queue.hpp): a task waits without a Future,
+// and a coroutine outside any task is resumed through the ready queue.
+
+#include <gtest/gtest.h>
+#include <asyncio/sync/event.hpp>
+#include <asyncio/sync/lock.hpp>
+#include <asyncio/sync/semaphore.hpp>
+
+#include <coroutine>
+#include <cstddef>
+#include <cstdlib>
+#include <exception>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "support/test_support.hpp"
+
+namespace {
+std::size_t g_allocations = 0;  // global operator new calls, counted for the allocation tests
+}  // namespace
+
+void* operator new(std::size_t n) {
+  ++g_allocations;
+  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+namespace {
+
+using asyncio::Coro;
+using asyncio::Event;
+using asyncio::EventLoop;
+using asyncio::Lock;
+using asyncio::Semaphore;
+using asyncio::Task;
+using asyncio::testing::run_virtual;
+using asyncio::testing::virtual_clock;
+
+/// A coroutine of another kind (no task): runs eagerly, is resumed by whoever completes what it
+/// awaits.
+struct Detached {
+  struct promise_type {
+    Detached get_return_object() noexcept { return {}; }
+    std::suspend_never initial_suspend() noexcept { return {}; }
+    std::suspend_never final_suspend() noexcept { return {}; }
+    void return_void() noexcept {}
+    void unhandled_exception() noexcept { std::terminate(); }
+  };
+};
+
+Detached run_detached(Coro<void> coro) { co_await std::move(coro); }
+
+TEST(SyncWaiter, ACoroutineOutsideAnyTaskWaitingOnAnEventIsResumedBySet) {
+  EventLoop loop(virtual_clock());
+  Event event;
+  std::vector<std::string> log;
+  loop.call_soon([&] {
+    run_detached([](Event& e, std::vector<std::string>& out) -> Coro<void> {
+      out.push_back("waiting");
+      out.push_back(co_await e.wait() ? "woken" : "false");
+    }(event, log));
+    loop.call_soon([&] {
+      log.push_back("set");
+      event.set();
+      loop.call_soon([&] { loop.stop(); });
+    });
+  });
+  loop.run_forever();
+  EXPECT_EQ(log, (std::vector<std::string>{"waiting", "set", "woken"}));
+  EXPECT_EQ(event.waiter_count(), 0u);
+}
+
+TEST(SyncWaiter, ACoroutineOutsideAnyTaskTakesALockWhenItsHolderReleasesIt) {
+  EventLoop loop(virtual_clock());
+  Lock lock;
+  bool acquired = false;
+  loop.call_soon([&] {
+    run_detached([](Lock& l) -> Coro<void> { co_await l.acquire(); }(lock));  // free: taken at once
+    run_detached([](Lock& l, bool& done) -> Coro<void> {
+      done = co_await l.acquire();
+    }(lock, acquired));
+    EXPECT_FALSE(acquired);
+    EXPECT_EQ(lock.waiter_count(), 1u);
+    lock.release();
+    loop.call_soon([&] { loop.stop(); });
+  });
+  loop.run_forever();
+  EXPECT_TRUE(acquired);
+  EXPECT_TRUE(lock.locked());
+  EXPECT_EQ(lock.waiter_count(), 0u);
+}
+
+TEST(SyncWaiter, ATaskWaitingOnAnEventAllocatesNothing) {
+  run_virtual([]() -> Coro<void> {
+    Event event;
+    std::size_t during_wait = 0;
+    Task<void> waiter = asyncio::create_task([](Event& e, std::size_t& count) -> Coro<void> {
+      const std::size_t before = g_allocations;
+      co_await e.wait();
+      count = g_allocations - before;
+    }(event, during_wait));
+    co_await asyncio::sleep(0);  // the waiter is parked now
+    event.set();
+    co_await waiter;
+    EXPECT_EQ(during_wait, 0u);
+  });
+}
+
+TEST(SyncWaiter, ATaskWaitingOnALockAndASemaphoreAllocatesNothing) {
+  run_virtual([]() -> Coro<void> {
+    Lock lock;
+    Semaphore sem(0);
+    co_await lock.acquire();
+    std::size_t during_waits = 0;
+    Task<void> waiter = asyncio::create_task([](Lock& l, Semaphore& s, std::size_t& count) -> Coro<void> {
+      const std::size_t before = g_allocations;
+      co_await l.acquire();
+      co_await s.acquire();
+      count = g_allocations - before;
+    }(lock, sem, during_waits));
+    co_await asyncio::sleep(0);
+    lock.release();
+    co_await asyncio::sleep(0);
+    sem.release();
+    co_await waiter;
+    EXPECT_EQ(during_waits, 0u);
+  });
+}
+
+TEST(SyncWaiter, ACancelledWaiterCountsAsCancelledUntilItsTaskResumes) {
+  // CPython: the cancelled waiter future stays in the deque until its task runs, and a Lock may be
+  // taken at once only when every waiter is cancelled.
+  run_virtual([]() -> Coro<void> {
+    Lock lock;
+    co_await lock.acquire();
+    Task<bool> waiter = asyncio::create_task(lock.acquire());
+    co_await asyncio::sleep(0);
+    EXPECT_EQ(lock.waiter_count(), 1u);
+    waiter.cancel();
+    EXPECT_EQ(lock.waiter_count(), 1u);  // still queued, as a cancelled waiter
+    lock.release();
+    // The only waiter is cancelled: a newcomer may take the lock at once.
+    EXPECT_TRUE(co_await lock.acquire());
+    EXPECT_THROW(co_await waiter, asyncio::CancelledError);
+    EXPECT_EQ(lock.waiter_count(), 0u);
+    lock.release();
+  });
+}
+
+}  // namespace
