@@ -27,22 +27,13 @@ using asyncio::Timeout;
 using asyncio::TimeoutError;
 using asyncio::testing::HandlerCapture;
 using asyncio::testing::run_virtual;
+using asyncio::testing::Detached;
 using asyncio::testing::virtual_clock;
 
 double now() { return asyncio::get_running_loop().time(); }
 
 Coro<void> nap(double seconds) { co_await asyncio::sleep(seconds); }
 
-/// A coroutine of another kind (no task): runs eagerly and records what the awaited Coro raised.
-struct Detached {
-  struct promise_type {
-    Detached get_return_object() noexcept { return {}; }
-    std::suspend_never initial_suspend() noexcept { return {}; }
-    std::suspend_never final_suspend() noexcept { return {}; }
-    void return_void() noexcept {}
-    void unhandled_exception() noexcept { std::terminate(); }
-  };
-};
 
 Detached await_without_task(Coro<void> coro, std::string* error) {
   try {

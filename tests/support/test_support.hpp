@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <asyncio/asyncio.hpp>
 
+#include <coroutine>
+#include <exception>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -13,6 +15,19 @@
 #include <vector>
 
 namespace asyncio::testing {
+
+/// A coroutine of another kind (no task): runs eagerly, is resumed by whoever completes what it
+/// awaits; it must not let an exception escape. For the paths where asyncio's awaiters run outside
+/// any task.
+struct Detached {
+  struct promise_type {
+    Detached get_return_object() noexcept { return {}; }
+    std::suspend_never initial_suspend() noexcept { return {}; }
+    std::suspend_never final_suspend() noexcept { return {}; }
+    void return_void() noexcept {}
+    void unhandled_exception() noexcept { std::terminate(); }
+  };
+};
 
 /// Captures the library's log lines for its lifetime (restores the previous handler after).
 class LogCapture {

@@ -6,10 +6,8 @@
 #include <asyncio/sync/lock.hpp>
 #include <asyncio/sync/semaphore.hpp>
 
-#include <coroutine>
 #include <cstddef>
 #include <cstdlib>
-#include <exception>
 #include <new>
 #include <string>
 #include <vector>
@@ -37,19 +35,9 @@ using asyncio::Lock;
 using asyncio::Semaphore;
 using asyncio::Task;
 using asyncio::testing::run_virtual;
+using asyncio::testing::Detached;
 using asyncio::testing::virtual_clock;
 
-/// A coroutine of another kind (no task): runs eagerly, is resumed by whoever completes what it
-/// awaits.
-struct Detached {
-  struct promise_type {
-    Detached get_return_object() noexcept { return {}; }
-    std::suspend_never initial_suspend() noexcept { return {}; }
-    std::suspend_never final_suspend() noexcept { return {}; }
-    void return_void() noexcept {}
-    void unhandled_exception() noexcept { std::terminate(); }
-  };
-};
 
 Detached run_detached(Coro<void> coro) { co_await std::move(coro); }
 

@@ -56,20 +56,8 @@ class Event {
     detail::SyncWaiter node_;
   };
 
-  /// What wait() returns: `co_await` it, or pass it where a Coro<bool> is taken (create_task,
-  /// wait_for, gather, TaskGroup::create_task): Python's `wait_for(event.wait(), t)`. Like a
-  /// coroutine object, it does nothing until awaited or run. One pointer: see detail::Hold.
-  class [[nodiscard]] Wait {
-   public:
-    explicit Wait(Event& event) noexcept : event_(&event) {}
-    WaitAwaiter operator co_await() const noexcept { return WaitAwaiter(*event_); }
-    Coro<bool> operator()() const { return as_coro(*event_); }
-    operator Coro<bool>() const { return (*this)(); }  // NOLINT: a wait is a Coro<bool> to whoever wants one
-
-   private:
-    static Coro<bool> as_coro(Event& owner) { co_return co_await owner.wait(); }
-    Event* event_;
-  };
+  /// What wait() returns (see detail::SyncCall).
+  using Wait = detail::SyncCall<Event, WaitAwaiter>;
 
   Event() = default;
   /// Shared by address (its waiters point at it): neither copyable nor movable.

@@ -89,21 +89,8 @@ class Lock {
     detail::SyncWaiter node_;
   };
 
-  /// What acquire() returns: `co_await` it (its AcquireAwaiter is made then), or pass it where a
-  /// Coro<bool> is taken (create_task, wait_for, gather, TaskGroup::create_task): Python's
-  /// `wait_for(lock.acquire(), t)`. Like a coroutine object, it does nothing until awaited or run.
-  /// One pointer: see detail::Hold for why the awaiter is not returned directly.
-  class [[nodiscard]] Acquire {
-   public:
-    explicit Acquire(Lock& lock) noexcept : lock_(&lock) {}
-    AcquireAwaiter operator co_await() const noexcept { return AcquireAwaiter(*lock_); }
-    Coro<bool> operator()() const { return as_coro(*lock_); }
-    operator Coro<bool>() const { return (*this)(); }  // NOLINT: an acquire is a Coro<bool> to whoever wants one
-
-   private:
-    static Coro<bool> as_coro(Lock& owner) { co_return co_await owner.acquire(); }
-    Lock* lock_;
-  };
+  /// What acquire() returns (see detail::SyncCall).
+  using Acquire = detail::SyncCall<Lock, AcquireAwaiter>;
 
   Lock() = default;
   /// A lock is shared by address (its waiters point at it): neither copyable nor movable.

@@ -82,20 +82,8 @@ class Semaphore {
     detail::SyncWaiter node_;
   };
 
-  /// What acquire() returns: `co_await` it, or pass it where a Coro<bool> is taken (create_task,
-  /// wait_for, gather, TaskGroup::create_task): Python's `wait_for(sem.acquire(), t)`. Like a
-  /// coroutine object, it does nothing until awaited or run. One pointer: see detail::Hold.
-  class [[nodiscard]] Acquire {
-   public:
-    explicit Acquire(Semaphore& sem) noexcept : sem_(&sem) {}
-    AcquireAwaiter operator co_await() const noexcept { return AcquireAwaiter(*sem_); }
-    Coro<bool> operator()() const { return as_coro(*sem_); }
-    operator Coro<bool>() const { return (*this)(); }  // NOLINT: an acquire is a Coro<bool> to whoever wants one
-
-   private:
-    static Coro<bool> as_coro(Semaphore& owner) { co_return co_await owner.acquire(); }
-    Semaphore* sem_;
-  };
+  /// What acquire() returns (see detail::SyncCall).
+  using Acquire = detail::SyncCall<Semaphore, AcquireAwaiter>;
 
   /// Python's Semaphore(value=1): ValueError("Semaphore initial value must be >= 0") if negative.
   explicit Semaphore(std::int64_t value = 1) : Semaphore(value, false) {}

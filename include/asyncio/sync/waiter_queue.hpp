@@ -9,6 +9,7 @@
 #include <string>
 #include <type_traits>
 
+#include "asyncio/coro/coro.hpp"
 #include "asyncio/exceptions.hpp"
 #include "asyncio/loop/event_loop.hpp"
 #include "asyncio/task/task_state.hpp"
@@ -217,6 +218,24 @@ class QueueWait {
  private:
   WaiterQueue* queue_;
   SyncWaiter node_;
+};
+
+/// What `lock.acquire()`, `sem.acquire()` and `event.wait()` return: `co_await` it (the Awaiter is
+/// made then), or pass it where a Coro<bool> is taken (create_task, wait_for, gather,
+/// TaskGroup::create_task): Python's `wait_for(lock.acquire(), t)`. Like a coroutine object, it does
+/// nothing until awaited or run. One pointer: see detail::Hold for why the awaiter is not returned
+/// directly.
+template <class Owner, class Awaiter>
+class [[nodiscard]] SyncCall {
+ public:
+  explicit SyncCall(Owner& owner) noexcept : owner_(&owner) {}
+  Awaiter operator co_await() const noexcept { return Awaiter(*owner_); }
+  Coro<bool> operator()() const { return as_coro(*owner_); }
+  operator Coro<bool>() const { return (*this)(); }  // NOLINT: a wait is a Coro<bool> to whoever wants one
+
+ private:
+  static Coro<bool> as_coro(Owner& owner) { co_return co_await SyncCall(owner); }
+  Owner* owner_;
 };
 
 /// asyncio's _LoopBoundMixin._get_loop(): the running loop, which `bound` records the first time;
