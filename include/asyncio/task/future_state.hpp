@@ -161,6 +161,7 @@ class FutureBase : public PoolAllocated {
   // Task state lives here, in what would be padding: every byte of an idle task counts.
   bool must_cancel_ : 1 = false;
   bool task_started_ : 1 = false;
+  bool has_value_ : 1 = false;  // ValueHolder: its value is constructed (here, not there: see TaskBase)
   std::uint8_t task_wait_ = 0;     // TaskWait
   std::int32_t task_cancels_ = 0;  // cancel() requests not withdrawn by uncancel()
   std::uint32_t task_id_ = 0;
@@ -172,7 +173,7 @@ class ValueHolder : public Base {
  public:
   using Base::Base;
   ~ValueHolder() override {
-    if (has_value_) value().~T();
+    if (this->has_value_) value().~T();
   }
 
   T& value() noexcept { return *std::launder(reinterpret_cast<T*>(&storage_)); }
@@ -180,12 +181,11 @@ class ValueHolder : public Base {
   template <class... Args>
   void emplace_value(Args&&... args) {
     ::new (static_cast<void*>(&storage_)) T(std::forward<Args>(args)...);
-    has_value_ = true;
+    this->has_value_ = true;
   }
 
  private:
   alignas(T) unsigned char storage_[sizeof(T)];
-  bool has_value_ = false;
 };
 
 template <class Base>

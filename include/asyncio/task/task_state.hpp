@@ -49,7 +49,22 @@ class ExternalWait {
 extern const ReadyOps task_step_ops;
 extern const ReadyOps resume_handle_ops;
 
-class TaskBase : public FutureBase, public Driver, public Resident, public WaiterLink, private TimerNode {
+/// TaskBase's own fields, as a base: TaskBase declares no members, so that Driver, its last base,
+/// ends the object and a small result (TaskState<int>'s value) sits in Driver's tail padding.
+struct TaskFields {
+  // One slot for both (a task parked at an ExternalWait holds no future, see park_external), since
+  // every byte of an idle task counts: the ExternalWait* while waiting() == external, else the
+  // future parked on (or null).
+  void* waiting_on_ = nullptr;
+  std::coroutine_handle<> root_;  // the chain's outermost frame (see TaskBase::set_root)
+};
+
+class TaskBase : public FutureBase,
+                 public Resident,
+                 public WaiterLink,
+                 private TimerNode,
+                 protected TaskFields,
+                 public Driver {
  public:
   TaskBase(EventLoop& loop, std::string name);
   ~TaskBase() override;
@@ -107,7 +122,6 @@ class TaskBase : public FutureBase, public Driver, public Resident, public Waite
   /// What the most-derived destructor does: reports an exception nobody retrieved, then destroys
   /// the root frame.
   void release_root() noexcept;
-  std::coroutine_handle<> root_;
 
  private:
   static void timer_due(TimerNode* node);
@@ -127,10 +141,6 @@ class TaskBase : public FutureBase, public Driver, public Resident, public Waite
     return waiting() == TaskWait::external ? static_cast<ExternalWait*>(waiting_on_) : nullptr;
   }
 
-  // One slot for both (a task parked at an ExternalWait holds no future, see park_external), since
-  // every byte of an idle task counts: the ExternalWait* while waiting() == external, else the
-  // future parked on (or null).
-  void* waiting_on_ = nullptr;
   /// Stops waiting at the ExternalWait (which forgets the task) and schedules a step.
   void leave_external_wait();
   void set_wait(TaskWait w) noexcept { task_wait_ = static_cast<std::uint8_t>(w); }
