@@ -1,10 +1,10 @@
 #include "asyncio/loop/event_loop.hpp"
 
 #include <algorithm>
-#include <utility>
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <utility>
 
 #include "asyncio/coro/coro.hpp"
 #include "asyncio/detail/describe.hpp"

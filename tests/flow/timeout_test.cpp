@@ -25,15 +25,14 @@ using asyncio::RuntimeError;
 using asyncio::Task;
 using asyncio::Timeout;
 using asyncio::TimeoutError;
+using asyncio::testing::Detached;
 using asyncio::testing::HandlerCapture;
 using asyncio::testing::run_virtual;
-using asyncio::testing::Detached;
 using asyncio::testing::virtual_clock;
 
 double now() { return asyncio::get_running_loop().time(); }
 
 Coro<void> nap(double seconds) { co_await asyncio::sleep(seconds); }
-
 
 Detached await_without_task(Coro<void> coro, std::string* error) {
   try {

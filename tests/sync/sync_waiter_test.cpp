@@ -40,10 +40,9 @@ using asyncio::EventLoop;
 using asyncio::Lock;
 using asyncio::Semaphore;
 using asyncio::Task;
-using asyncio::testing::run_virtual;
 using asyncio::testing::Detached;
+using asyncio::testing::run_virtual;
 using asyncio::testing::virtual_clock;
-
 
 Detached run_detached(Coro<void> coro) { co_await std::move(coro); }
 
@@ -73,9 +72,7 @@ TEST(SyncWaiter, ACoroutineOutsideAnyTaskTakesALockWhenItsHolderReleasesIt) {
   bool acquired = false;
   loop.call_soon([&] {
     run_detached([](Lock& l) -> Coro<void> { co_await l.acquire(); }(lock));  // free: taken at once
-    run_detached([](Lock& l, bool& done) -> Coro<void> {
-      done = co_await l.acquire();
-    }(lock, acquired));
+    run_detached([](Lock& l, bool& done) -> Coro<void> { done = co_await l.acquire(); }(lock, acquired));
     EXPECT_FALSE(acquired);
     EXPECT_EQ(lock.waiter_count(), 1u);
     lock.release();

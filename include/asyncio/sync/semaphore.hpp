@@ -111,11 +111,7 @@ class Semaphore {
 
   /// Python's locked(): true if acquire() would wait (no permit free, or waiters queued ahead).
   [[nodiscard]] bool locked() const noexcept {
-    if (value_ == 0) return true;
-    for (detail::SyncWaiter* w = waiters_.front(); w != nullptr; w = waiters_.next(*w)) {
-      if (!w->cancelled()) return true;
-    }
-    return false;
+    return value_ == 0 || !waiters_.all_cancelled();
   }
 
   /// The counter: free permits not promised to a woken waiter (Python's private `_value`, shown by

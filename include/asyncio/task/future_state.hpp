@@ -161,7 +161,7 @@ class FutureBase : public PoolAllocated {
   // Task state lives here, in what would be padding: every byte of an idle task counts.
   bool must_cancel_ : 1 = false;
   bool task_started_ : 1 = false;
-  bool has_value_ : 1 = false;  // ValueHolder: its value is constructed (here, not there: see TaskBase)
+  bool has_value_ : 1 = false;     // ValueHolder: its value is constructed (here, not there: see TaskBase)
   std::uint8_t task_wait_ = 0;     // TaskWait
   std::int32_t task_cancels_ = 0;  // cancel() requests not withdrawn by uncancel()
   std::uint32_t task_id_ = 0;
