@@ -110,9 +110,7 @@ class Semaphore {
   }
 
   /// Python's locked(): true if acquire() would wait (no permit free, or waiters queued ahead).
-  [[nodiscard]] bool locked() const noexcept {
-    return value_ == 0 || !waiters_.all_cancelled();
-  }
+  [[nodiscard]] bool locked() const noexcept { return value_ == 0 || !waiters_.all_cancelled(); }
 
   /// The counter: free permits not promised to a woken waiter (Python's private `_value`, shown by
   /// repr()).
