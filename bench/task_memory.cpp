@@ -5,9 +5,9 @@
 /// growth of the live bytes over N is the cost of one idle task: its state (Future + Task
 /// machinery), its coroutine frame, and its entry in the Future's list of waiters.
 ///
-/// Frames and task states come from asyncio::detail::frame_allocate, a per-thread pool that calls
-/// ::operator new only for new blocks; the pool is emptied before the measurement so that every
-/// block of the measured tasks is a counted ::operator new. The loop's ready queue (which must hold
+/// Frames and task states come from asyncio::detail::frame_allocate, a per-thread slab pool that
+/// does not go through ::operator new; its blocks are counted from the pool's own statistics (a
+/// pooled block has no header, so its footprint is its size class). The loop's ready queue (which must hold
 /// N task steps once) is grown by a warm-up round of the same workload first: it belongs to the
 /// loop, not to the tasks, and keeps its capacity.
 ///
@@ -115,23 +115,17 @@ void operator delete[](void* p, const std::nothrow_t&) noexcept { counted_free(p
 
 namespace {
 
-/// Gives every pooled block of this thread back to ::operator delete, so that the next frames and
-/// task states are fresh (counted) allocations.
-void empty_frame_pool() {
-  auto& lists = asyncio::detail::tls_frame_pool;
-  for (std::size_t c = 0; c < asyncio::detail::kFrameClasses; ++c) {
-    while (asyncio::detail::FreeBlock* b = lists.head[c]) {
-      lists.head[c] = b->next;
-      ::operator delete(static_cast<void*>(b));
-    }
-    lists.count[c] = 0;
-  }
-}
-
 struct Snapshot {
   std::int64_t bytes, malloc, blocks;
 };
-Snapshot snapshot() { return {g_counts.live_bytes, g_counts.live_malloc, g_counts.live_blocks}; }
+/// Live bytes and blocks: counted operator new plus this thread's frame pool.
+Snapshot snapshot() {
+  asyncio::detail::SlabHeapStats pool;
+  if (asyncio::detail::tls_slab_heap != nullptr) pool = asyncio::detail::tls_slab_heap->stats();
+  const auto bytes = static_cast<std::int64_t>(pool.used_bytes);
+  const auto blocks = static_cast<std::int64_t>(pool.used_blocks);
+  return {g_counts.live_bytes + bytes, g_counts.live_malloc + bytes, g_counts.live_blocks + blocks};
+}
 
 /// Makes n tasks idle on `f` and lets them all reach their co_await.
 asyncio::Coro<void> park_tasks(int n, asyncio::Future<void> f) {
@@ -164,7 +158,6 @@ void BM_TaskIdleOnFuture_Memory(benchmark::State& state) {
             co_await finish_tasks(warm);
           }
           auto f = loop.create_future<void>();
-          empty_frame_pool();
           sizes.clear();
           before = snapshot();
           g_counts.sizes = &sizes;
@@ -188,7 +181,7 @@ void BM_TaskIdleOnFuture_Memory(benchmark::State& state) {
   static bool printed = false;
   if (!printed) {
     printed = true;
-    std::printf("allocations while %d tasks parked on one Future (size: count):\n", n);
+    std::printf("operator new calls (the frame pool aside) while %d tasks parked on one Future (size: count):\n", n);
     for (const auto& [size, count] : sizes) std::printf("  %6zu B: %lld\n", size, static_cast<long long>(count));
   }
 }
