@@ -151,7 +151,6 @@ class SlabHeap {
   static constexpr std::uint32_t kCachedSlabs = 64;
 
  private:
-  friend struct SlabHeapAccess;
   void* refill(std::size_t cls);
   void after_free(Slab* s) noexcept;
   void link_available(Slab* s) noexcept;
