@@ -912,4 +912,165 @@ TEST(YieldFrom, DestroyingAThousandDeepChainPausedAtItsDeepestPointDestroysEvery
   EXPECT_EQ(destroyed, kDepth + 1);
 }
 
+// ----- yield_from of a generator that is running -----
+
+// Python:  def g(): yield from me[0]   ->   ValueError: generator already executing
+struct SelfDelegation {
+  Generator<int> self;
+  std::string caught;
+};
+
+Generator<int> delegate_to_itself(SelfDelegation* s) {
+  try {
+    co_yield yield_from(std::move(s->self));
+  } catch (const ValueError& e) {
+    s->caught = e.what();
+  }
+  co_yield 7;
+}
+
+TEST(YieldFrom, DelegatingToItselfIsAValueErrorAndLeavesTheGeneratorRunning) {
+  SelfDelegation s;
+  s.self = delegate_to_itself(&s);
+  EXPECT_EQ(s.self.next(), 7);
+  EXPECT_EQ(s.caught, "yield_from: generator already executing");
+  EXPECT_EQ(s.self.state(), GeneratorState::suspended);
+  EXPECT_EQ(s.self.next(), std::nullopt);
+}
+
+// A's body runs b.next(); B's body delegates to A, which is running that next().
+struct CrossDelegation {
+  Generator<int> a;
+  Generator<int> b;
+  std::string caught_in_b;
+};
+
+Generator<int> a_runs_b(CrossDelegation* c) {
+  auto v = c->b.next();
+  co_yield v.value_or(-1);
+  co_yield 2;
+}
+
+Generator<int> b_delegates_to_a(CrossDelegation* c) {
+  try {
+    co_yield yield_from(std::move(c->a));
+  } catch (const ValueError& e) {
+    c->caught_in_b = e.what();
+  }
+  co_yield 1;
+}
+
+TEST(YieldFrom, DelegatingToTheGeneratorWhoseNextIsRunningIsAValueErrorAndLeavesBothIntact) {
+  CrossDelegation c;
+  c.a = a_runs_b(&c);
+  c.b = b_delegates_to_a(&c);
+  EXPECT_EQ(c.a.next(), 1);  // b caught the ValueError and yielded 1, which a yields on
+  EXPECT_EQ(c.caught_in_b, "yield_from: generator already executing");
+  EXPECT_EQ(c.a.next(), 2);
+  EXPECT_EQ(c.b.state(), GeneratorState::suspended);
+}
+
+TEST(YieldFrom, DelegatingToAnEmptyGeneratorIsAValueError) {
+  auto g = []() -> Generator<int> {
+    Generator<int> empty;
+    co_yield yield_from(std::move(empty));
+  }();
+  EXPECT_THROW(g.next(), ValueError);
+}
+
+// ----- throw_exception(GeneratorExit) into a delegator (PEP 380) -----
+
+TEST(YieldFrom, ThrowingGeneratorExitIntoADelegatorWhoseSubYieldsAgainIsARuntimeError) {
+  // Python: the sub is closed; it yields 2 instead, so close() raises RuntimeError in the delegator.
+  auto g = []() -> Generator<int> { co_yield yield_from(ignore_generator_exit()); }();
+  ASSERT_EQ(g.next(), 1);
+  try {
+    g.throw_exception(GeneratorExit());
+    ADD_FAILURE() << "throw_exception returned";
+  } catch (const RuntimeError& e) {
+    EXPECT_STREQ(e.what(), "generator ignored GeneratorExit");
+  }
+  EXPECT_EQ(g.state(), GeneratorState::closed);
+}
+
+TEST(YieldFrom, ThrowingGeneratorExitIntoADelegatorWhoseSubReturnsRaisesGeneratorExitInTheDelegator) {
+  CloseObservations o;
+  auto g = delegator_observing_close(&o);
+  ASSERT_EQ(g.next(), 1);
+  EXPECT_THROW(g.throw_exception(GeneratorExit()), GeneratorExit);
+  EXPECT_TRUE(o.sub_saw_generator_exit);
+  EXPECT_TRUE(o.delegator_saw_generator_exit);
+  EXPECT_FALSE(o.delegator_continued);
+  EXPECT_EQ(g.state(), GeneratorState::closed);
+}
+
+// Python:  def g():
+//              try: yield from sub()
+//              except GeneratorExit as e: got = str(e)
+//              yield 9
+// g.throw(GeneratorExit("bye")) closes sub, then g catches the exception it was given and yields 9.
+Generator<int> delegator_catching_generator_exit(bool* sub_closed, std::string* got) {
+  try {
+    co_yield yield_from([](bool* closed) -> Generator<int> {
+      SetOnDestroy mark{closed};
+      co_yield 1;
+      co_yield 2;
+    }(sub_closed));
+  } catch (const GeneratorExit& e) {
+    *got = e.what();
+  }
+  co_yield 9;
+}
+
+TEST(YieldFrom, ADelegatorThatCatchesAThrownGeneratorExitMayYieldAndThrowExceptionReturnsTheValue) {
+  bool sub_closed = false;
+  std::string got;
+  auto g = delegator_catching_generator_exit(&sub_closed, &got);
+  ASSERT_EQ(g.next(), 1);
+  EXPECT_EQ(g.throw_exception(GeneratorExit("bye")), 9);
+  EXPECT_TRUE(sub_closed);
+  EXPECT_EQ(got, "bye");
+  EXPECT_EQ(g.state(), GeneratorState::suspended);
+}
+
+TEST(YieldFrom, AGeneratorExitThrownThroughTwoDelegationsClosesTheMiddleAndTheLeafFirst) {
+  std::vector<std::string> log;
+  struct Gens {
+    static Generator<int> leaf(std::vector<std::string>* log) {
+      try {
+        co_yield 1;
+      } catch (const GeneratorExit&) {
+        log->push_back("leaf closed");
+        throw;
+      }
+    }
+    static Generator<int> middle(std::vector<std::string>* log) {
+      try {
+        co_yield yield_from(leaf(log));
+      } catch (const GeneratorExit&) {
+        log->push_back("middle closed");
+        throw;
+      }
+    }
+    static Generator<int> top(std::vector<std::string>* log) {
+      try {
+        co_yield yield_from(middle(log));
+      } catch (const GeneratorExit&) {
+        log->push_back("top got GeneratorExit");
+      }
+      co_yield 5;
+    }
+  };
+  auto g = Gens::top(&log);
+  ASSERT_EQ(g.next(), 1);
+  EXPECT_EQ(g.throw_exception(GeneratorExit()), 5);
+  EXPECT_EQ(log, (std::vector<std::string>{"leaf closed", "middle closed", "top got GeneratorExit"}));
+}
+
+TEST(YieldFrom, ThrowingGeneratorExitIntoAGeneratorThatIsNotDelegatingRaisesItAtItsCoYield) {
+  auto g = ignore_generator_exit();
+  ASSERT_EQ(g.next(), 1);
+  EXPECT_EQ(g.throw_exception(GeneratorExit()), 2);  // Python: throw() returns what it yields next
+}
+
 }  // namespace

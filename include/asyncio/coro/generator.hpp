@@ -23,6 +23,11 @@
 ///  - during close(), in_close_ marks the frames that were on the chain when it began (PEP 380's
 ///    nested close() calls): a frame started by cleanup code is not one of them, so its return value
 ///    reaches its delegator normally, and a yield from it is blamed on the nearest marked frame.
+///    throw_exception(GeneratorExit) into a delegator marks every frame but the root: the chain
+///    below is closed, and the root then receives the exception itself (PEP 380).
+///  - yield_from() checks its argument before taking it over: a generator that is running (a
+///    frame delegating to itself, or to the generator whose next() runs it) is refused with
+///    ValueError and stays with its owner.
 
 #include <concepts>
 #include <coroutine>
@@ -52,12 +57,29 @@ struct YieldFrom {
 
 /// Delegates to `sub` (PEP 380): `R r = co_yield yield_from(std::move(sub));`. `sub` must have the
 /// same value and send types as the delegating generator; its return type R may differ.
+/// ValueError("generator already executing") if `sub` is running (a generator delegating to
+/// itself, or to the generator whose next() is running it), and ValueError for an empty `sub`;
+/// either way `sub` is left as it was, since it is checked before it is taken over.
 template <class Y, class S, class R>
 [[nodiscard]] YieldFrom<Generator<Y, S, R>> yield_from(Generator<Y, S, R>&& sub) {
+  auto* p = sub.base_promise();
+  if (p == nullptr) throw ValueError("yield_from: the generator is empty (moved from)");
+  if (p->running_) throw ValueError("yield_from: generator already executing");
   return {std::move(sub)};
 }
 
 namespace detail {
+
+/// Whether `e` holds a GeneratorExit (or a class derived from it), as Python's isinstance check.
+inline bool is_generator_exit(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const GeneratorExit&) {
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
 
 template <class S>
 struct SentSlot {
@@ -138,12 +160,9 @@ class GeneratorPromiseBase : public SentSlot<S> {
    public:
     explicit YieldFromAwaiter(Generator<Y, S, R2>&& sub) : sub_(std::move(sub)) {}
 
-    bool await_ready() {
-      auto* p = sub_.base_promise();
-      if (p == nullptr) throw ValueError("yield_from: the generator is empty (moved from)");
-      if (p->running_) throw ValueError("yield_from: generator already executing");
-      return p->finished_;
-    }
+    // yield_from() checked `sub` before it was moved here: nothing may throw once this awaiter
+    // owns it, or its destruction would destroy a frame that is running.
+    bool await_ready() noexcept { return sub_.base_promise()->finished_; }
 
     template <class P>
     void await_suspend(std::coroutine_handle<P> delegator) noexcept {
@@ -167,8 +186,14 @@ class GeneratorPromiseBase : public SentSlot<S> {
       GeneratorPromiseBase* root = sub.root_;
       const bool exit_pending = delegator_ != nullptr && std::exchange(delegator_->exit_pending_, false);
       if (root->thrown_) std::rethrow_exception(std::exchange(root->thrown_, nullptr));
-      if (sub.error_) std::rethrow_exception(std::exchange(sub.error_, nullptr));
-      // PEP 380: when close() made the sub-generator return, the delegator still sees GeneratorExit.
+      std::exception_ptr error = std::exchange(sub.error_, nullptr);
+      // PEP 380: once close() ended the sub-generator (it returned, or let GeneratorExit out), the
+      // delegator sees GeneratorExit; the root of a throw_exception(GeneratorExit) sees the very
+      // exception it was given.
+      if (exit_pending && delegator_ == root && root->exit_ && (!error || is_generator_exit(error))) {
+        std::rethrow_exception(std::exchange(root->exit_, nullptr));
+      }
+      if (error) std::rethrow_exception(std::move(error));
       if (exit_pending) throw GeneratorExit();
       if constexpr (!std::is_void_v<R2>) return sub_.take_return_value();
     }
@@ -195,11 +220,12 @@ class GeneratorPromiseBase : public SentSlot<S> {
   Y* value_ = nullptr;         // root: the value the leaf yielded
   std::exception_ptr thrown_;  // root: to raise at the leaf's co_yield
   std::exception_ptr error_;   // this frame: the exception its body ended with
+  std::exception_ptr exit_;    // root: the GeneratorExit given to throw_exception while delegating
   bool started_ = false;
   bool running_ = false;       // root: inside next/send/throw_exception/close
   bool finished_ = false;      // this frame: the body ended (or was closed before starting)
-  bool closing_ = false;       // root: inside close()
-  bool in_close_ = false;      // this frame was on the chain when close() began
+  bool closing_ = false;       // root: inside close(), or throw_exception(GeneratorExit) while delegating
+  bool in_close_ = false;      // this frame was on the chain when close() began, and is being closed
   bool exit_pending_ = false;  // this frame still gets GeneratorExit when its sub returns
 };
 
@@ -296,6 +322,13 @@ class [[nodiscard]] Generator {
       p.finished_ = true;
       std::rethrow_exception(exception);
     }
+    if (p.leaf_ != &p && detail::is_generator_exit(exception)) {
+      // PEP 380: GeneratorExit thrown into a delegator closes its sub-generator (close(), with
+      // close's rules for every frame below) and is then raised in the delegator itself.
+      p.exit_ = exception;
+      if (!resume_closing(/*root_closes=*/false)) return std::nullopt;
+      return std::optional<Y>(std::move(*p.value_));
+    }
     p.thrown_ = std::move(exception);
     if (!resume()) return std::nullopt;
     return std::optional<Y>(std::move(*p.value_));
@@ -320,23 +353,9 @@ class [[nodiscard]] Generator {
       p.finished_ = true;
       return;
     }
-    p.closing_ = true;
-    for (auto* f = p.leaf_; f != nullptr; f = f->parent_) {
-      f->in_close_ = true;
-      f->exit_pending_ = f != p.leaf_;
-    }
-    struct Clear {
-      promise_type& p;
-      ~Clear() {
-        p.closing_ = false;
-        for (auto* f = p.leaf_; f != nullptr; f = f->parent_) f->in_close_ = f->exit_pending_ = false;
-      }
-    };
     bool yielded = false;
-    p.thrown_ = std::make_exception_ptr(GeneratorExit());
     try {
-      Clear clear{p};
-      yielded = resume();
+      yielded = resume_closing(/*root_closes=*/true);
     } catch (const GeneratorExit&) {
       return;
     }
@@ -449,15 +468,41 @@ class [[nodiscard]] Generator {
     }
   }
 
-  // A frame yielded during close(). If the nearest frame that was on the chain when close() began
-  // is a delegate, PEP 380 raises RuntimeError in its delegator: arrange that and return true (the
-  // loop goes on). If it is the root, return false: close() reports it. Out of line: the hot loop
-  // above stays small enough to inline.
+  // Raises a fresh GeneratorExit at the leaf, every frame below the root being closed as PEP 380's
+  // nested close() calls close it: a delegate that yields instead makes RuntimeError appear in its
+  // delegator, one that returns still leaves its delegator with GeneratorExit. With `root_closes`
+  // (close()) the root is closed too; without (throw_exception(GeneratorExit) into a delegator)
+  // the root gets the exception in root.exit_ once its sub-generator is closed, and may catch it
+  // and yield. Returns as resume() does.
+  bool resume_closing(bool root_closes) {
+    auto& p = handle_.promise();
+    p.closing_ = true;
+    for (auto* f = p.leaf_; f != nullptr; f = f->parent_) {
+      f->in_close_ = root_closes || f != &p;
+      f->exit_pending_ = f != p.leaf_;
+    }
+    struct Clear {
+      promise_type& p;
+      ~Clear() {
+        p.closing_ = false;
+        p.exit_ = nullptr;
+        for (auto* f = p.leaf_; f != nullptr; f = f->parent_) f->in_close_ = f->exit_pending_ = false;
+      }
+    } clear{p};
+    p.thrown_ = std::make_exception_ptr(GeneratorExit());
+    return resume();
+  }
+
+  // A frame yielded while the chain was being closed. If the nearest frame being closed is a
+  // delegate, PEP 380 raises RuntimeError in its delegator: arrange that and return true (the
+  // loop goes on). If it is the root, or no frame above the yield is being closed (the root of a
+  // throw_exception(GeneratorExit) caught it and yields), return false: an ordinary yield, which
+  // close() reports. Out of line: the hot loop above stays small enough to inline.
   [[gnu::cold, gnu::noinline]] bool blame_ignored_close(detail::GeneratorPromiseBase<Y, S>* leaf) {
     auto& root = handle_.promise();
     detail::GeneratorPromiseBase<Y, S>* closed = leaf;
-    while (!closed->in_close_) closed = closed->parent_;
-    if (closed == &root) return false;
+    while (closed != nullptr && !closed->in_close_) closed = closed->parent_;
+    if (closed == nullptr || closed == &root) return false;
     root.value_ = nullptr;
     root.leaf_ = closed->parent_;
     root.thrown_ = std::make_exception_ptr(RuntimeError("generator ignored GeneratorExit"));
