@@ -115,6 +115,12 @@ void GatherCore::on_child_done(Slot& s) {
   set_results();
 }
 
+void GatherCore::visit_children(void (*visit)(FutureBase&, void*), void* context) const {
+  for (const Slot& s : slots_) {
+    if (s.child && !s.child->done()) visit(*s.child, context);
+  }
+}
+
 bool GatherCore::cancel_children(const std::string& message) {
   if (outer_.done()) return false;
   bool cancelled_any = false;

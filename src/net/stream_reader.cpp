@@ -69,6 +69,21 @@ std::string StreamBuffer::take(std::size_t n) {
   return out;
 }
 
+void StreamBuffer::unread(std::string&& bytes) {
+  if (bytes.empty()) return;
+  if (empty()) {
+    data_ = std::move(bytes);
+    start_ = 0;
+  } else if (start_ >= bytes.size()) {
+    start_ -= bytes.size();
+    data_.replace(start_, bytes.size(), bytes);
+  } else {
+    bytes.append(view());
+    data_ = std::move(bytes);
+    start_ = 0;
+  }
+}
+
 void StreamBuffer::reserve(std::size_t n) {
   if (data_.capacity() - start_ >= n) return;
   if (start_ != 0) {
@@ -100,16 +115,32 @@ class StreamReader::WaitScope {
 
 void detail::LineWait::forget_task() noexcept {
   task = nullptr;
-  if (reader != nullptr && reader->line_waiter_ == this) {
-    reader->line_waiter_ = nullptr;
-    reader->line_wait_ = false;
+  if (reader != nullptr && reader->line_waiter_ == this) reader->line_waiter_ = nullptr;
+}
+
+bool detail::LineWait::still_waiting() noexcept {
+  if (reader == nullptr) return true;  // the reader went: nothing will end this read (see ~StreamReader)
+  if (reader->line_read_can_end() || reader->waiter_ || reader->line_waiter_ != nullptr) return false;
+  if (reader->paused_) {  // as begin_wait
+    reader->paused_ = false;
+    reader->transport_->resume_reading();
   }
+  reader->line_waiter_ = this;
+  return true;
+}
+
+bool StreamReader::line_read_can_end() const noexcept {
+  if (exception_ || eof_ || buffer_.size() > limit_) return true;
+  const std::string_view buffered = buffer_.view();
+  return std::memchr(buffered.data(), '\n', buffered.size()) != nullptr;
+}
+
+void StreamReader::another_read_waits(const char* function) {
+  throw RuntimeError(std::string(function) + "() called while another coroutine is already waiting for incoming data");
 }
 
 void StreamReader::begin_line_wait(detail::LineWait& wait, detail::TaskBase& task) {
-  if (waiter_ || line_waiter_ != nullptr) {
-    throw RuntimeError("readuntil() called while another coroutine is already waiting for incoming data");
-  }
+  if (waiter_ || line_waiter_ != nullptr) another_read_waits("readuntil");
   if (paused_) {  // as begin_wait
     paused_ = false;
     transport_->resume_reading();
@@ -117,14 +148,10 @@ void StreamReader::begin_line_wait(detail::LineWait& wait, detail::TaskBase& tas
   wait.reader = this;
   wait.task = &task;
   line_waiter_ = &wait;
-  line_wait_ = true;
 }
 
 Future<void> StreamReader::begin_wait(const char* function) {
-  if (waiter_ || line_waiter_ != nullptr) {
-    throw RuntimeError(std::string(function) +
-                       "() called while another coroutine is already waiting for incoming data");
-  }
+  if (waiter_ || line_waiter_ != nullptr) another_read_waits(function);
   // Waiting while paused would deadlock (readexactly(n) with n > 2 * limit needs more than the
   // pause allows): resume first, as CPython does.
   if (paused_) {
@@ -138,10 +165,7 @@ Future<void> StreamReader::begin_wait(const char* function) {
 void StreamReader::end_wait(const Future<void>& waiter, bool woken) noexcept {
   // Only this wait's waiter: after a wake-up another read may have started waiting before this
   // task resumed (CPython's `finally: self._waiter = None` would clear that one too).
-  if (waiter_ == waiter) {
-    waiter_ = Future<void>();
-    line_wait_ = false;
-  }
+  if (waiter_ == waiter) waiter_ = Future<void>();
   // Left without returning normally: set_exception() may have completed the waiter just as the
   // task was cancelled. The reader keeps the exception for the next read, so it is not lost:
   // mark the waiter's copy retrieved.
@@ -164,26 +188,19 @@ void StreamReader::set_exception(std::exception_ptr exception) {
     return;
   }
   if (!waiter_) return;
-  line_wait_ = false;
   Future<void> waiter = std::exchange(waiter_, Future<void>());
   if (!waiter.done()) waiter.set_exception(std::move(exception));
 }
 
 void StreamReader::wakeup_waiter() {
   if (line_waiter_ != nullptr) {
-    detail::LineWait* wait = std::exchange(line_waiter_, nullptr);
-    line_wait_ = false;
-    std::exchange(wait->task, nullptr)->wake_external();
+    // The task keeps its LineWait (wait->task) until it runs: still_waiting() decides then.
+    std::exchange(line_waiter_, nullptr)->task->wake_external_hint();
     return;
   }
   if (!waiter_) return;
-  line_wait_ = false;
   Future<void> waiter = std::exchange(waiter_, Future<void>());
   if (!waiter.done()) waiter.set_result();
-}
-
-void StreamReader::woken_without_line() {
-  throw InvalidStateError("StreamReader: a line read was woken without a line, EOF or an overrun");
 }
 
 void StreamReader::set_transport(ReadTransport* transport) {
@@ -207,13 +224,7 @@ void StreamReader::feed_eof() {
 void StreamReader::feed_data(std::string_view data) {
   if (eof_) throw RuntimeError("feed_data after feed_eof");
   if (data.empty()) return;
-  bool wake = true;
-  if (line_wait_) {
-    const void* newline = std::memchr(data.data(), '\n', data.size());
-    wake = newline != nullptr;
-    // The line read's scan starts at that newline: nothing before it holds one.
-    if (wake) line_clean_ = buffer_.size() + static_cast<std::size_t>(static_cast<const char*>(newline) - data.data());
-  }
+  const bool wake = line_waiter_ == nullptr || std::memchr(data.data(), '\n', data.size()) != nullptr;
   buffer_.append(data);
   if (wake || buffer_.size() > limit_) wakeup_waiter();
   if (transport_ != nullptr && !paused_ && buffer_.size() > 2 * limit_) {
@@ -225,12 +236,7 @@ void StreamReader::feed_data(std::string_view data) {
 void StreamReader::feed_data(std::string&& data) {
   if (eof_) throw RuntimeError("feed_data after feed_eof");
   if (data.empty()) return;
-  bool wake = true;
-  if (line_wait_) {
-    const std::size_t newline = data.find('\n');
-    wake = newline != std::string::npos;
-    if (wake) line_clean_ = buffer_.size() + newline;
-  }
+  const bool wake = line_waiter_ == nullptr || data.find('\n') != std::string::npos;
   buffer_.append(std::move(data));
   if (wake || buffer_.size() > limit_) wakeup_waiter();
   if (transport_ != nullptr && !paused_ && buffer_.size() > 2 * limit_) {
@@ -241,7 +247,6 @@ void StreamReader::feed_data(std::string&& data) {
 
 std::string StreamReader::take(std::size_t n) {
   std::string out = buffer_.take(n);
-  line_clean_ = 0;
   maybe_resume_transport();
   return out;
 }
@@ -274,7 +279,7 @@ bool StreamReader::try_now(OpKind kind, std::ptrdiff_t n, std::string& out) {
     case OpKind::readline: {
       if (exception_) std::rethrow_exception(exception_);
       if (buffer_.empty() && !eof_) return false;
-      std::size_t offset = std::exchange(line_clean_, 0);
+      std::size_t offset = 0;
       const std::size_t length = until_scan(nullptr, true, offset);
       if (length == std::string_view::npos) return false;
       out = take(length);
@@ -291,7 +296,7 @@ bool StreamReader::try_now(OpKind kind, std::ptrdiff_t n, std::string_view& out)
   if (exception_) std::rethrow_exception(exception_);
   if (kind == OpKind::readline_view) {
     if (buffer_.empty() && !eof_) return false;
-    std::size_t offset = std::exchange(line_clean_, 0);
+    std::size_t offset = 0;
     const std::size_t length = until_scan(nullptr, true, offset);
     if (length == std::string_view::npos) return false;
     out = finish_read_view(length);
@@ -308,7 +313,6 @@ std::string StreamReader::finish_read(std::size_t n) { return take(std::min(n, b
 std::string_view StreamReader::finish_read_view(std::size_t n) {
   const std::string_view view = buffer_.view().substr(0, n);
   buffer_.consume(view.size());
-  line_clean_ = 0;
   // The view stays valid: resume_reading() only re-arms the transport's reader (transports
   // deliver data from their own loop callbacks), and consuming moved nothing.
   maybe_resume_transport();
@@ -337,8 +341,16 @@ Coro<std::string> StreamReader::read_slow(std::ptrdiff_t n) {
   if (n < 0) {
     // CPython calls read(limit) until it returns b"" (so that a paused transport is resumed as
     // the buffer drains) and joins the blocks; taking whatever is buffered each time is the same
-    // result with one copy fewer.
-    std::string all;
+    // result with one copy fewer. Unlike CPython, a read that does not complete (cancelled, an
+    // error, its frame destroyed) puts what it took back.
+    struct Taken {
+      StreamReader& reader;
+      std::string bytes;
+      bool done = false;
+      ~Taken() {
+        if (!done && !bytes.empty()) reader.buffer_.unread(std::move(bytes));
+      }
+    } all{*this, {}};
     for (;;) {
       if (exception_) std::rethrow_exception(exception_);
       if (buffer_.empty()) {
@@ -348,15 +360,16 @@ Coro<std::string> StreamReader::read_slow(std::ptrdiff_t n) {
         wait.woken = true;
         continue;
       }
-      if (all.empty()) {
-        all = take(buffer_.size());
+      if (all.bytes.empty()) {
+        all.bytes = take(buffer_.size());
       } else {
-        all.append(buffer_.view());
+        all.bytes.append(buffer_.view());
         buffer_.clear();
         maybe_resume_transport();
       }
     }
-    co_return all;
+    all.done = true;
+    co_return std::move(all.bytes);
   }
 
   if (buffer_.empty() && !eof_) {

@@ -72,6 +72,8 @@ void FutureBase::check_can_schedule() const {
   if (loop == nullptr || loop->is_closed()) throw RuntimeError("Event loop is closed");
 }
 
+void FutureBase::for_each_awaited(void (*)(FutureBase&, void*), void*) const {}
+
 bool FutureBase::cancel(std::string message) {
   log_traceback_ = false;
   if (status_ != FutureStatus::pending) return false;

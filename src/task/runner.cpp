@@ -111,7 +111,23 @@ Coro<void> wait_quietly(std::vector<AnyTask> tasks) {
 void cancel_all_tasks(EventLoop& loop) {
   std::vector<AnyTask> to_cancel = all_tasks(&loop);
   if (to_cancel.empty()) return;
-  for (AnyTask& t : to_cancel) t.cancel();
+  std::vector<AnyTask> cancelled;
+  cancelled.reserve(to_cancel.size());
+  for (AnyTask& t : to_cancel) {
+    try {
+      t.cancel();
+      cancelled.push_back(t);
+    } catch (const RuntimeError&) {
+      // An await cycle (a deadlock): the task can never finish, so waiting for it would hang.
+      // It is reported here and again, as pending, when the loop goes.
+      ExceptionContext context;
+      context.message = "asyncio::run() shutdown: a task that can never finish could not be cancelled";
+      context.exception = std::current_exception();
+      context.future = t.repr();
+      loop.call_exception_handler(context);
+    }
+  }
+  to_cancel = std::move(cancelled);
   loop.run_until_complete(wait_quietly(to_cancel));
   for (AnyTask& t : to_cancel) {
     if (t.cancelled()) continue;

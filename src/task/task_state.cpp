@@ -1,6 +1,9 @@
 #include "asyncio/task/task_state.hpp"
 
 #include <atomic>
+#include <deque>
+#include <unordered_map>
+#include <vector>
 
 #include "asyncio/detail/describe.hpp"
 
@@ -22,6 +25,18 @@ void run_resume_handle(void* arg) {
 void discard_resume_handle(void* arg) noexcept { delete static_cast<ResumeWaiter*>(arg); }
 std::string describe_resume_handle(void*) { return "<resume a coroutine>"; }
 
+/// The tasks whose cancel() is passing a request on, innermost first: a task met again is in a
+/// cycle. Frames live on the stack of the cancel() calls.
+struct CancelFrame {
+  const TaskBase* task;
+  const CancelFrame* outer;
+};
+thread_local const CancelFrame* cancel_chain = nullptr;
+
+std::string await_node_name(const FutureBase& f) {
+  return f.is_task() ? "Task '" + static_cast<const TaskBase&>(f).name() + "'" : f.repr();
+}
+
 std::string cancelled_message(const std::exception_ptr& e) {
   try {
     std::rethrow_exception(e);
@@ -38,6 +53,7 @@ static_assert(sizeof(TaskState<int>) == sizeof(TaskBase), "an int result sits in
 static_assert(sizeof(TaskState<void>) == sizeof(TaskBase));
 
 const ReadyOps task_step_ops{&run_task_step, &discard_task_step, &describe_task};
+const ReadyOps TaskBase::external_check_ops{&TaskBase::run_external_check, &discard_task_step, &describe_task};
 const ReadyOps resume_handle_ops{&run_resume_handle, &discard_resume_handle, &describe_resume_handle};
 const TimerOps TaskBase::sleep_timer_ops{&TaskBase::timer_due, &TaskBase::timer_retain, &TaskBase::timer_release};
 
@@ -128,7 +144,41 @@ bool TaskBase::park_on(FutureBase& f, std::coroutine_handle<> frame) {
   set_waiter(&f);
   set_wait(TaskWait::future);
   park(frame);
+  if (live_loop().get_debug()) [[unlikely]]
+    report_await_cycle(f);
   return true;
+}
+
+void TaskBase::report_await_cycle(FutureBase& f) {
+  // Breadth first from `f` over what each future awaits, remembering how each was reached; the
+  // graph may be wide (a gather of many tasks) or long (a chain of tasks), so no recursion.
+  std::unordered_map<const FutureBase*, const FutureBase*> reached_from{{&f, nullptr}};
+  std::deque<FutureBase*> todo{&f};
+  struct Search {
+    std::unordered_map<const FutureBase*, const FutureBase*>* reached_from;
+    std::deque<FutureBase*>* todo;
+    const FutureBase* from = nullptr;
+  } search{&reached_from, &todo};
+  while (!todo.empty() && !reached_from.contains(this)) {
+    FutureBase* next = todo.front();
+    todo.pop_front();
+    search.from = next;
+    next->for_each_awaited(
+        [](FutureBase& child, void* context) {
+          auto* s = static_cast<Search*>(context);
+          if (s->reached_from->emplace(&child, s->from).second) s->todo->push_back(&child);
+        },
+        &search);
+  }
+  if (!reached_from.contains(this)) return;
+  std::vector<const FutureBase*> cycle;  // this task, back along the path to `f`
+  for (const FutureBase* n = this; n != nullptr; n = reached_from[n]) cycle.push_back(n);
+  std::string path = await_node_name(*this);
+  for (auto it = cycle.rbegin(); it != cycle.rend(); ++it) path += " -> " + await_node_name(**it);
+  ExceptionContext context;
+  context.message = "Tasks await each other in a cycle, a deadlock: " + path;
+  context.future = repr();
+  live_loop().call_exception_handler(context);
 }
 
 void TaskBase::park_until(std::int64_t when, std::coroutine_handle<> frame) {
@@ -157,6 +207,25 @@ void TaskBase::wake_external() {
   set_wait(TaskWait::step);
 }
 
+void TaskBase::wake_external_hint() {
+  if (waiting() != TaskWait::external) return;
+  LoopAccess::schedule(live_loop(), &external_check_ops, this);
+  set_wait(TaskWait::external_woken);
+}
+
+void TaskBase::run_external_check(void* arg) {
+  auto* task = static_cast<TaskBase*>(arg);
+  // Anything else (cancelled meanwhile: a step is queued) makes this check stale.
+  if (task->waiting() != TaskWait::external_woken) return;
+  if (task->ext_wait()->still_waiting()) {
+    task->set_wait(TaskWait::external);
+    return;
+  }
+  task->waiting_on_ = nullptr;
+  task->set_wait(TaskWait::step);
+  task->step();
+}
+
 void TaskBase::leave_external_wait() {
   ExternalWait* wait = ext_wait();
   waiting_on_ = nullptr;
@@ -166,20 +235,56 @@ void TaskBase::leave_external_wait() {
   set_wait(TaskWait::step);
 }
 
+void TaskBase::for_each_awaited(void (*visit)(FutureBase&, void*), void* context) const {
+  if (FutureBase* f = fut_waiter()) visit(*f, context);
+}
+
+void TaskBase::throw_cancel_cycle() const {
+  // The chain from this task (outermost) to the innermost task whose cancel() came back here.
+  std::vector<const TaskBase*> cycle;
+  for (const CancelFrame* f = cancel_chain; f != nullptr; f = f->outer) {
+    cycle.push_back(f->task);
+    if (f->task == this) break;
+  }
+  std::string path;
+  for (auto it = cycle.rbegin(); it != cycle.rend(); ++it) path += await_node_name(**it) + " -> ";
+  path += await_node_name(*this);
+  throw RuntimeError("cancel(): the tasks await each other in a cycle (" + path +
+                     "), a deadlock that no cancellation can end; break the cycle, for example by "
+                     "awaiting one of them with a timeout");
+}
+
 bool TaskBase::cancel(std::string message) {
   log_traceback_ = false;
   if (status_ != FutureStatus::pending) return false;
+  if (in_cancel_) throw_cancel_cycle();
   ++task_cancels_;
-  if (waiting() == TaskWait::future && fut_waiter()->cancel(message)) {
+  if (waiting() == TaskWait::future) {
+    // Passing the request on can come back here: mark this task, and undo the count if it throws.
+    const CancelFrame frame{this, cancel_chain};
+    struct Passing {
+      TaskBase& task;
+      const CancelFrame* outer;
+      bool ok = false;
+      ~Passing() {
+        task.in_cancel_ = false;
+        cancel_chain = outer;
+        if (!ok) --task.task_cancels_;
+      }
+    } passing{*this, cancel_chain};
+    in_cancel_ = true;
+    cancel_chain = &frame;
+    const bool cancelled = fut_waiter()->cancel(message);
+    passing.ok = true;
     // The future's wake-up steps the task, and its result() raises CancelledError(message) at the
     // task's co_await. The future stays parked on: it may be a task that ignores the cancellation.
-    return true;
+    if (cancelled) return true;
   }
   if (waiting() == TaskWait::timer) {
     LoopAccess::disarm_timer(live_loop(), sleep_timer());
     LoopAccess::schedule(live_loop(), &task_step_ops, this);
     set_wait(TaskWait::step);
-  } else if (waiting() == TaskWait::external) {
+  } else if (is_external(waiting())) {
     leave_external_wait();
   }
   must_cancel_ = true;
@@ -220,7 +325,7 @@ void TaskBase::step() noexcept {
       LoopAccess::disarm_timer(live_loop(), sleep_timer());
       LoopAccess::schedule(live_loop(), &task_step_ops, this);
       set_wait(TaskWait::step);
-    } else if (waiting() == TaskWait::external) {
+    } else if (is_external(waiting())) {
       leave_external_wait();
     }
   }

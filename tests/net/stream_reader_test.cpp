@@ -849,6 +849,137 @@ TEST(StreamReader, AReadCancelledWhileGivenAnExceptionReportsNothingAndTheNextRe
   });
 }
 
+TEST(StreamReader, ACancelledReadToEofPutsTheBytesItAlreadyTookBack) {
+  // CPython's read() loses the blocks it joined so far; here they go back to the buffer.
+  run_virtual_watched([]() -> Coro<void> {
+    StreamReader stream;
+    auto reader = create_task(stream.read());
+    co_await sleep(0);
+    stream.feed_data(std::string_view("abc"));
+    co_await sleep(0);  // the read took "abc" and waits for more
+    stream.feed_data(std::string_view("def"));
+    co_await sleep(0);  // and "def"
+    stream.feed_data(std::string_view("gh"));
+    reader.cancel();
+    EXPECT_THROW(co_await reader, CancelledError);
+    EXPECT_EQ(stream.buffered(), "abcdefgh");
+    stream.feed_eof();
+    EXPECT_EQ(co_await stream.read(), "abcdefgh");
+  });
+}
+
+TEST(StreamReader, AReadToEofEndedBySetExceptionPutsTheBytesItTookBack) {
+  run_virtual_watched([]() -> Coro<void> {
+    StreamReader stream;
+    auto reader = create_task(stream.read());
+    co_await sleep(0);
+    stream.feed_data(std::string_view("abc"));
+    co_await sleep(0);
+    stream.set_exception(ValueError("boom"));
+    EXPECT_THROW(co_await reader, ValueError);
+    EXPECT_EQ(stream.buffered(), "abc");
+  });
+}
+
+// A line read parked on its task, as `co_await stream.readline()` inside a task parks.
+Coro<std::string> readline_in_place(StreamReader& stream) { co_return co_await stream.readline(); }
+
+TEST(StreamReader, AWokenReadlineWhoseLineAnotherTaskReadFirstWaitsForTheNextLine) {
+  // CPython: the wake-up is only a hint; the woken readline scans again and waits again.
+  run_virtual_watched([]() -> Coro<void> {
+    StreamReader stream;
+    auto first = create_task([&stream]() { return readline_in_place(stream); });
+    co_await sleep(0);
+    stream.feed_data(std::string_view("a\n"));     // wakes `first`...
+    EXPECT_EQ(co_await stream.readline(), "a\n");  // ...but this task reads the line first
+    co_await sleep(0);
+    EXPECT_FALSE(first.done());
+    stream.feed_data(std::string_view("b\n"));
+    EXPECT_EQ(co_await first, "b\n");
+  });
+}
+
+TEST(StreamReader, AWokenReadlineThatFindsAnotherReadWaitingRaisesRuntimeError) {
+  // As CPython's second _wait_for_data: one read at a time may wait.
+  run_virtual_watched([]() -> Coro<void> {
+    StreamReader stream;
+    auto first = create_task([&stream]() { return readline_in_place(stream); });
+    co_await sleep(0);
+    stream.feed_data(std::string_view("a\n"));
+    EXPECT_EQ(co_await stream.readline(), "a\n");
+    auto second = create_task(stream.read(10));
+    (void)second;
+    // `first` runs before `second` parks: it parks again, and `second` is the one refused.
+    EXPECT_THROW(co_await second, RuntimeError);
+    stream.feed_data(std::string_view("c\n"));
+    EXPECT_EQ(co_await first, "c\n");
+  });
+}
+
+TEST(StreamReader, AWokenReadlineWhoseLineWasTakenWhileThisTaskWaitsToReadRaisesRuntimeError) {
+  run_virtual_watched([]() -> Coro<void> {
+    StreamReader stream;
+    auto first = create_task([&stream]() { return readline_in_place(stream); });
+    co_await sleep(0);
+    stream.feed_data(std::string_view("a\n"));
+    EXPECT_EQ(co_await stream.readline(), "a\n");
+    auto late = create_task([&stream]() -> Coro<void> {
+      stream.feed_data(std::string_view("late"));
+      co_return;
+    });
+    // This task now waits for data before `first` runs again: `first` may not wait too.
+    EXPECT_EQ(co_await stream.read(10), "late");
+    EXPECT_THROW(co_await first, RuntimeError);
+    co_await late;
+  });
+}
+
+TEST(StreamReader, AReadlineAfterACancelledWokenReadlineAndAnOverrunFindsTheNextLineAtOnce) {
+  // Limit 4: the woken read is cancelled before it runs, a readline as a Coro raises ValueError
+  // for the over-long line (dropping it), and the next whole line is returned without waiting.
+  run_virtual_watched([]() -> Coro<void> {
+    StreamReader stream(4);
+    auto parked = create_task([&stream]() { return readline_in_place(stream); });
+    co_await sleep(0);
+    stream.feed_data(std::string_view("aaaaaaaa\n"));
+    parked.cancel();
+    EXPECT_THROW(co_await parked, CancelledError);
+    EXPECT_THROW(co_await asyncio::wait_for(stream.readline(), 10), ValueError);
+    EXPECT_EQ(stream.buffered(), "");
+    stream.feed_data(std::string_view("ab\n"));
+    auto next = create_task([&stream]() { return readline_in_place(stream); });
+    co_await sleep(0);
+    EXPECT_TRUE(next.done());
+    EXPECT_EQ(co_await next, "ab\n");
+  });
+}
+
+TEST(StreamReader, AReadlineWokenByALineAfterOtherReadsConsumedBytesReturnsExactlyThatLine) {
+  run_virtual_watched([]() -> Coro<void> {
+    StreamReader stream(8);
+    auto parked = create_task([&stream]() { return readline_in_place(stream); });
+    co_await sleep(0);
+    stream.feed_data(std::string_view("xyz"));
+    EXPECT_EQ(co_await stream.read(2), "xy");  // another task takes bytes while the line read waits
+    stream.feed_data(std::string_view("12\n34\n"));
+    EXPECT_EQ(co_await parked, "z12\n");
+    EXPECT_EQ(co_await stream.readline(), "34\n");
+  });
+}
+
+TEST(StreamReader, AReadlineAtEofNeverReturnsALineLongerThanTheLimit) {
+  run_virtual_watched([]() -> Coro<void> {
+    StreamReader stream(4);
+    auto parked = create_task([&stream]() { return readline_in_place(stream); });
+    co_await sleep(0);
+    stream.feed_data(std::string_view("abc"));
+    stream.feed_data(std::string_view("defg"));  // over the limit without a newline: wakes it
+    stream.feed_eof();
+    EXPECT_THROW(co_await parked, ValueError);
+    EXPECT_EQ(co_await stream.readline(), "");
+  });
+}
+
 // --- the awaitable that read(), read_view(), readexactly() and readline() return ------------------
 
 TEST(StreamReader, AReadAwaitedDirectlyAndCancelledLosesNoDataAndLeavesNoWaiter) {

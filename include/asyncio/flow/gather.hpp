@@ -264,6 +264,8 @@ class GatherCore {
   void start();
   /// _GatheringFuture.cancel(msg).
   bool cancel_children(const std::string& message);
+  /// FutureBase::for_each_awaited: the children not yet done.
+  void visit_children(void (*visit)(FutureBase&, void*), void* context) const;
   /// Builds the results (every child finished) and sets them on the outer future.
   virtual void set_results() = 0;
   /// A child finished with a value while the gather goes on: a state may take the value now (the
@@ -336,6 +338,9 @@ class VariadicGather final : public FutureState<std::tuple<gather_item_t<ReturnE
   }
 
   bool cancel(std::string message) override { return cancel_children(message); }
+  void for_each_awaited(void (*visit)(FutureBase&, void*), void* context) const override {
+    visit_children(visit, context);
+  }
 
   using GatherCore::add_child;
   using GatherCore::start;
@@ -372,6 +377,9 @@ class RangeGather final : public FutureState<std::vector<gather_item_t<ReturnExc
   explicit RangeGather(EventLoop& loop) : FutureState<result_type>(&loop), GatherCore(*this, ReturnExc) {}
 
   bool cancel(std::string message) override { return cancel_children(message); }
+  void for_each_awaited(void (*visit)(FutureBase&, void*), void* context) const override {
+    visit_children(visit, context);
+  }
 
   using GatherCore::add_child;
   using GatherCore::reserve;

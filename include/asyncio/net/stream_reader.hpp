@@ -14,7 +14,10 @@
 ///
 /// Like asyncio, one task at a time may wait for data: a second read that has to wait while
 /// another waits raises RuntimeError. A cancelled read loses no data: bytes are taken out of the
-/// buffer only once the read completes, so the next read gets them. Loop-thread only.
+/// buffer only once the read completes (read() to EOF, which takes them as they come, puts them
+/// back when it does not complete), so the next read gets them; CPython's read() loses them.
+/// A wake-up is a hint, as in CPython: a woken read that finds its data gone (another task read
+/// it first) waits again. Loop-thread only.
 ///
 /// Flow control (as CPython): when more than 2 * limit bytes are buffered the reader pauses its
 /// transport (pause_reading()); once a read brings the buffer down to limit or less, or a read has
@@ -85,7 +88,7 @@ class Separators {
 /// front. Bytes handed out as a view (StreamReader::read_view) therefore stay untouched until the
 /// next append or read.
 /// A line read (readline, readline_view) parked directly on its task, with no Future: the reader
-/// wakes the task only when the read can end (see StreamReader::line_wait_). Lives in the read's
+/// wakes the task only when the read can end (see StreamReader::line_waiter_). Lives in the read's
 /// awaitable, in the waiting coroutine's frame.
 class LineWait final : public ExternalWait {
  public:
@@ -94,9 +97,13 @@ class LineWait final : public ExternalWait {
   LineWait& operator=(const LineWait&) = delete;
   /// The task was cancelled or abandoned: the reader must not wake it.
   void forget_task() noexcept override;
+  /// The reader's wake-up is a hint (another task may read the line first): where the task would
+  /// run, parks again unless the read can end now (a line, the limit, EOF, an error) or another
+  /// read now waits (the read then raises RuntimeError, as CPython's second wait does).
+  bool still_waiting() noexcept override;
 
   StreamReader* reader = nullptr;
-  TaskBase* task = nullptr;  // set while parked
+  TaskBase* task = nullptr;  // set from parking until the task resumes or is forgotten
 };
 
 class StreamBuffer {
@@ -113,6 +120,8 @@ class StreamBuffer {
   void append(std::string&& bytes);
   /// Removes and returns the first `n` bytes (n <= size()).
   std::string take(std::size_t n);
+  /// Puts `bytes` back in front of the unread bytes (a read that took them did not complete).
+  void unread(std::string&& bytes);
   /// Discards the first `n` bytes (n <= size()).
   void consume(std::size_t n) noexcept { start_ += n; }
   /// Discards everything.
@@ -202,7 +211,7 @@ class StreamReader {
       return kind_ == OpKind::read_view || (kind_ == OpKind::read && n_ > 0);
     }
     /// A line read parks once too: the reader wakes it only when the wait can end (see
-    /// StreamReader::line_wait_), so the read needs no coroutine frame of its own.
+    /// StreamReader::line_waiter_), so the read needs no coroutine frame of its own.
     [[nodiscard]] bool line_wait() const noexcept {
       return kind_ == OpKind::readline_view || kind_ == OpKind::readline;
     }
@@ -232,30 +241,24 @@ class StreamReader {
             return true;
           }
         }
-        waiter_ = reader_->begin_wait("readuntil");
-        reader_->line_wait_ = true;
-        parked_.emplace(waiter_.state_ptr());
-        return parked_->await_suspend(awaiting);
+        // Outside a task, CPython's loop as a Coro (below) waits as often as it has to.
       }
       slow_ = slow_path();
       return slow_.operator co_await().await_suspend(awaiting);
     }
     T resume() {
-      if (driver_ != nullptr) {    // parked on the task (a line read): woken or cancelled
+      if (driver_ != nullptr) {  // parked on the task (a line read): woken or cancelled
+        line_.task = nullptr;
         driver_->raise_pending();  // CancelledError
-        // Woken only when a line, the limit or EOF is there: this try is conclusive.
-        if (!reader_->try_now(kind_, n_, result_)) reader_->woken_without_line();
+        // Stepped only when the read can end, or when another read took the wait over (which
+        // CPython's next wait would find): this try is conclusive.
+        if (!reader_->try_now(kind_, n_, result_)) reader_->another_read_waits("readuntil");
         return std::move(result_);
       }
       if (parked_) {
         parked_->await_resume();  // CancelledError, or the error set_exception() gave
         reader_->end_wait(waiter_, true);
         waiter_ = Future<void>();
-        if (line_wait()) {
-          // Woken only when a line, the limit or EOF is there: this try is conclusive.
-          if (!reader_->try_now(kind_, n_, result_)) reader_->woken_without_line();
-          return std::move(result_);
-        }
         if constexpr (std::is_same_v<T, std::string_view>) {
           return reader_->finish_read_view(static_cast<std::size_t>(n_));
         } else {
@@ -421,7 +424,11 @@ class StreamReader {
   std::string take(std::size_t n);
   void maybe_resume_transport();
   void wakeup_waiter();
-  [[noreturn]] static void woken_without_line();
+  /// RuntimeError: `function` has to wait while another read waits.
+  [[noreturn]] static void another_read_waits(const char* function);
+  /// Whether a parked line read could end now (a line or more than the limit buffered, EOF, an
+  /// error).
+  [[nodiscard]] bool line_read_can_end() const noexcept;
   /// A line read parks on `task` (RuntimeError if another read waits; resumes a paused transport).
   void begin_line_wait(detail::LineWait& wait, detail::TaskBase& task);
   friend class detail::LineWait;
@@ -430,21 +437,16 @@ class StreamReader {
   std::size_t limit_;
   std::exception_ptr exception_;
   Future<void> waiter_;
-  detail::LineWait* line_waiter_ = nullptr;  // a line read parked on its task (instead of waiter_)
+  /// A line read (readline, readline_view) parked on its task, instead of waiter_. While it is
+  /// set the buffer holds no newline and no more than the limit (the read found neither before
+  /// parking, only data without a newline came since, and reads by other tasks only remove
+  /// bytes), so feed_data wakes it only for data holding a newline or a buffer over the limit
+  /// (and feed_eof, set_exception as always). CPython wakes the reader for every chunk and lets
+  /// it scan and wait again; the outcome is the same, without a resumption per chunk.
+  detail::LineWait* line_waiter_ = nullptr;
   ReadTransport* transport_ = nullptr;
   bool eof_ = false;
   bool paused_ = false;
-  /// Set while a line read (Op, readline or readline_view) is parked (on `waiter_`, or on its task
-  /// through `line_waiter_`): the buffer then
-  /// holds no newline (the read found none before parking, and data without one is all that came
-  /// since), so feed_data wakes it only for data holding a newline or a buffer over the limit (and
-  /// feed_eof, set_exception as always). CPython wakes the reader for every chunk and lets it scan
-  /// and wait again; the outcome of the read is the same, without a resumption per chunk.
-  bool line_wait_ = false;
-  /// Bytes at the front of the buffer known to hold no newline: set when feed_data wakes a line
-  /// read for a chunk with one (to that newline's position: what was buffered before had none),
-  /// so the read's scan starts there. Any consumption resets it; the next line read's try takes it.
-  std::size_t line_clean_ = 0;
 };
 
 }  // namespace asyncio

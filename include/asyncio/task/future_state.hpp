@@ -95,6 +95,11 @@ class FutureBase : public PoolAllocated {
   /// Python's Future.cancel(msg); Task overrides it.
   virtual bool cancel(std::string message);
 
+  /// Calls `visit(future, context)` for each future whose completion this one waits for: a task,
+  /// the future it is parked on; a gather, its children not yet done; a plain future, none. For
+  /// walks of the await graph (a cycle of tasks awaiting each other is a deadlock).
+  virtual void for_each_awaited(void (*visit)(FutureBase&, void*), void* context) const;
+
   /// Python's set_exception. Throws InvalidStateError unless pending, TypeError for a null pointer.
   void set_exception(std::exception_ptr exception);
 
@@ -162,6 +167,7 @@ class FutureBase : public PoolAllocated {
   bool must_cancel_ : 1 = false;
   bool task_started_ : 1 = false;
   bool has_value_ : 1 = false;     // ValueHolder: its value is constructed (here, not there: see TaskBase)
+  bool in_cancel_ : 1 = false;     // a task's cancel() is passing the request on to what it awaits
   std::uint8_t task_wait_ = 0;     // TaskWait
   std::int32_t task_cancels_ = 0;  // cancel() requests not withdrawn by uncancel()
   std::uint32_t task_id_ = 0;

@@ -6,8 +6,9 @@
 ///      running its step (the loop's current task), waiting for a step already on the ready queue
 ///      (waiting() == step), parked on a future (waiting() == future, fut_waiter() set and holding a
 ///      wake-up entry there), parked on its own sleep timer (waiting() == timer), or parked on an
-///      ExternalWait (waiting() == external, ext_wait() set, which holds the task until it wakes it
-///      or is told to forget it). Parking sets Driver::parked, which ends the step's run.
+///      ExternalWait (waiting() == external, or external_woken once it woke the task with a hint,
+///      ext_wait() set, which holds the task until it wakes it or is told to forget it). Parking sets Driver::parked,
+///      which ends the step's run.
 ///  - Only step() resumes the chain, through Driver::run; a wake-up is always a step on
 ///    the ready queue, never a resumption inside another callback.
 ///  - cancel() never resumes anything: it cancels what the task waits for (whose wake-up then steps
@@ -27,8 +28,9 @@
 
 namespace asyncio::detail {
 
-/// What a parked task waits for.
-enum class TaskWait : std::uint8_t { none, step, future, timer, external };
+/// What a parked task waits for. `external_woken`: still at an ExternalWait, whose wake-up was a
+/// hint; a check queued where the task's step would run decides whether it steps or parks again.
+enum class TaskWait : std::uint8_t { none, step, future, timer, external, external_woken };
 
 /// A place a task can wait at without a Future, for waits on a hot path where making, completing
 /// and destroying a Future would cost more than the rest of the wait (a StreamReader's line read).
@@ -40,6 +42,11 @@ class ExternalWait {
  public:
   /// The task no longer waits here and will not be woken: drop it.
   virtual void forget_task() noexcept = 0;
+  /// For a site that wakes its task with TaskBase::wake_external_hint(): called where the task's
+  /// step would run. True keeps the task parked here (the site has re-armed itself and will wake
+  /// it again); false lets the step run. A wake-up is a hint when the condition it reports can be
+  /// undone before the task runs (another task reads the line that woke a line read).
+  virtual bool still_waiting() noexcept { return false; }
 
  protected:
   ExternalWait() = default;
@@ -69,8 +76,13 @@ class TaskBase : public FutureBase,
   TaskBase(EventLoop& loop, std::string name);
   ~TaskBase() override;
 
-  /// Python's Task.cancel(msg): see the invariants above.
+  /// Python's Task.cancel(msg): see the invariants above. RuntimeError, naming the tasks, when the
+  /// request comes back to this task through what it awaits (tasks awaiting each other in a cycle,
+  /// directly or through gather): a deadlock no cancellation can end, where CPython recurses until
+  /// RecursionError. The tasks of the cycle keep their state (their cancel() counts are restored).
   bool cancel(std::string message) override;
+  /// The future this task is parked on, if any.
+  void for_each_awaited(void (*visit)(FutureBase&, void*), void* context) const override;
   [[nodiscard]] std::string repr() const override;
   /// The loop is destroyed while this task is pending: report it, unwind its frames, let go.
   void abandon() noexcept;
@@ -96,6 +108,10 @@ class TaskBase : public FutureBase,
   /// Called by the ExternalWait the task is parked at: schedules the task's next step. Nothing if
   /// the task is not parked at one (it was cancelled first).
   void wake_external();
+  /// As wake_external(), for a wake-up that is only a hint: what is scheduled first asks the wait
+  /// (ExternalWait::still_waiting) whether the task still has to wait, and steps the task only if
+  /// not. The wait keeps the task until then; cancel() in between ends the wait as usual.
+  void wake_external_hint();
 
   [[nodiscard]] std::string name() const;
   void set_name(std::string name) { extras().name = std::move(name); }
@@ -134,15 +150,22 @@ class TaskBase : public FutureBase,
   void set_waiter(FutureBase* f) noexcept;
   /// The future parked on (kept, retained, from park_on until the next step starts), else null.
   [[nodiscard]] FutureBase* fut_waiter() const noexcept {
-    return waiting() == TaskWait::external ? nullptr : static_cast<FutureBase*>(waiting_on_);
+    return is_external(waiting()) ? nullptr : static_cast<FutureBase*>(waiting_on_);
   }
   /// The ExternalWait parked at, else null.
   [[nodiscard]] ExternalWait* ext_wait() const noexcept {
-    return waiting() == TaskWait::external ? static_cast<ExternalWait*>(waiting_on_) : nullptr;
+    return is_external(waiting()) ? static_cast<ExternalWait*>(waiting_on_) : nullptr;
   }
+  static bool is_external(TaskWait w) noexcept { return w == TaskWait::external || w == TaskWait::external_woken; }
+  /// The check wake_external_hint() queues.
+  static void run_external_check(void* task);
+  static const ReadyOps external_check_ops;
 
   /// Stops waiting at the ExternalWait (which forgets the task) and schedules a step.
   void leave_external_wait();
+  /// Debug mode: reports through the exception handler when parking on `f` closed an await cycle.
+  void report_await_cycle(FutureBase& f);
+  [[noreturn]] void throw_cancel_cycle() const;
   void set_wait(TaskWait w) noexcept { task_wait_ = static_cast<std::uint8_t>(w); }
 };
 
