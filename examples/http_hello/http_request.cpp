@@ -1,6 +1,8 @@
 #include "http_request.hpp"
 
 #include <charconv>
+#include <cstddef>
+#include <limits>
 
 namespace http_hello {
 
@@ -158,6 +160,10 @@ ParseResult parse_request(std::string_view buffer) noexcept {
       const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
       if (value.empty() || ec != std::errc() || ptr != value.data() + value.size()) {
         return fail(ParseStatus::bad_request, "bad Content-Length");
+      }
+      // A length no read can ask for (a signed size) is refused here, not wrapped negative later.
+      if (n > static_cast<std::size_t>(std::numeric_limits<std::ptrdiff_t>::max())) {
+        return fail(ParseStatus::bad_request, "Content-Length out of range");
       }
       if (have_length && n != req.content_length) return fail(ParseStatus::bad_request, "conflicting Content-Length");
       have_length = true;

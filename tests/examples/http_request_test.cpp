@@ -103,6 +103,9 @@ INSTANTIATE_TEST_SUITE_P(
         Malformed{"EmptyLength", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length:\r\n\r\n"},
         Malformed{"ConflictingLengths", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"},
         Malformed{"HugeLength", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999999\r\n\r\n"},
+        Malformed{"LengthOfTwoToThe63", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 9223372036854775808\r\n\r\n"},
+        Malformed{"LengthOfTwoToThe64MinusOne",
+                  "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 18446744073709551615\r\n\r\n"},
         Malformed{"NoHostOnHttp11", "GET / HTTP/1.1\r\n\r\n"},
         Malformed{"TwoHosts", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"}),
     [](const ::testing::TestParamInfo<Malformed>& info) { return std::string(info.param.name); });

@@ -92,6 +92,8 @@ def malformed_http_requests_get_400_and_the_connection_closed(examples):
         b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: zz\r\n\r\n",
         b"GET / HTTP/1.1\nHost: x\n\n",                 # bare LF (never a full head: EOF ends it)
         b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nshort",  # truncated body
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 9223372036854775808\r\n\r\n",  # 2^63
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 18446744073709551615\r\n\r\n",  # 2^64 - 1
     ]
     for request in bad:
         reply = asyncio.run(raw_exchange(server.port, request))
