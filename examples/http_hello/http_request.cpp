@@ -1,5 +1,6 @@
 #include "http_request.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstddef>
 #include <limits>
@@ -91,15 +92,17 @@ ParseResult fail(ParseStatus status, std::string_view error) noexcept {
 
 ParseResult parse_request(std::string_view buffer) noexcept {
   const std::size_t end = buffer.find("\r\n\r\n");
-  if (end == std::string_view::npos) {
-    if (buffer.size() > kMaxHeadSize) return fail(ParseStatus::too_large, "request head too large");
-    // A bare LF anywhere already makes the request malformed: say so now rather than wait.
-    for (std::size_t i = 0; i < buffer.size(); ++i) {
-      if (buffer[i] == '\n' && (i == 0 || buffer[i - 1] != '\r')) return fail(ParseStatus::bad_request, "bare LF");
-    }
-    return {};
+  // A bare LF in the head makes the request malformed, whatever else is wrong with it: say so as
+  // soon as it is seen (a server parsing a head as it arrives then refuses it at the same byte, and
+  // with the same status, as one parsing it whole). Only the first kMaxHeadSize bytes count: past
+  // them the head is too large anyway.
+  const std::size_t head_end = end == std::string_view::npos ? buffer.size() : end + 4;
+  const std::size_t scanned = std::min(head_end, kMaxHeadSize);
+  for (std::size_t i = 0; i < scanned; ++i) {
+    if (buffer[i] == '\n' && (i == 0 || buffer[i - 1] != '\r')) return fail(ParseStatus::bad_request, "bare LF");
   }
-  if (end + 4 > kMaxHeadSize) return fail(ParseStatus::too_large, "request head too large");
+  if (head_end > kMaxHeadSize) return fail(ParseStatus::too_large, "request head too large");
+  if (end == std::string_view::npos) return {};
   std::string_view head = buffer.substr(0, end + 2);  // every line with its CRLF
 
   ParseResult result;
@@ -138,6 +141,8 @@ ParseResult parse_request(std::string_view buffer) noexcept {
   // Header fields.
   bool have_length = false;
   bool have_host = false;
+  bool asked_close = false;
+  bool asked_keep_alive = false;
   while (!head.empty()) {
     eol = head.find("\r\n");
     line = head.substr(0, eol);
@@ -171,14 +176,20 @@ ParseResult parse_request(std::string_view buffer) noexcept {
     } else if (iequals(name, "transfer-encoding")) {
       return fail(ParseStatus::not_implemented, "Transfer-Encoding is not supported");
     } else if (iequals(name, "connection")) {
-      if (lists(value, "close")) req.keep_alive = false;
-      if (lists(value, "keep-alive")) req.keep_alive = req.keep_alive || req.minor_version == 0;
+      asked_close = asked_close || lists(value, "close");
+      asked_keep_alive = asked_keep_alive || lists(value, "keep-alive");
+    } else if (iequals(name, "expect")) {
+      if (req.expect != Expectation::none) return fail(ParseStatus::bad_request, "more than one Expect field");
+      req.expect = iequals(value, "100-continue") ? Expectation::continue_100 : Expectation::unsupported;
     } else if (iequals(name, "host")) {
       if (have_host) return fail(ParseStatus::bad_request, "more than one Host field");
       have_host = true;
     }
   }
   if (req.minor_version == 1 && !have_host) return fail(ParseStatus::bad_request, "HTTP/1.1 request without Host");
+  // RFC 9112 9.3: "close" ends the connection whatever else the fields say, in any order.
+  if (asked_keep_alive && req.minor_version == 0) req.keep_alive = true;
+  if (asked_close) req.keep_alive = false;
   result.status = ParseStatus::complete;
   return result;
 }

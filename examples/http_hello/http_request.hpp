@@ -5,13 +5,18 @@
 ///
 /// What it accepts: a request line `METHOD SP request-target SP HTTP/1.x CRLF`, header fields
 /// `name: value CRLF` (a token name, no space before the colon, optional whitespace around the
-/// value), an empty line. A body is allowed only with Content-Length; Transfer-Encoding is refused
-/// with 501. Lines end with CRLF (a bare LF is an error). The head is at most 8 KiB.
+/// value), an empty line. A body is allowed only with Content-Length (at most 2^63 - 1);
+/// Transfer-Encoding is refused with 501. Lines end with CRLF: a bare LF is an error, reported as
+/// soon as it is seen, before the head is complete. The head is at most 8 KiB.
 
 #include <cstddef>
 #include <string_view>
 
 namespace http_hello {
+
+/// What the Expect field asks for (RFC 9110 10.1.1): nothing, "100-continue" (the client waits for
+/// an interim 100 before sending the body), or something this server cannot meet (answer 417).
+enum class Expectation { none, continue_100, unsupported };
 
 /// A parsed request head. The views point into the buffer given to parse_request().
 struct Request {
@@ -20,6 +25,7 @@ struct Request {
   int minor_version = 1;   ///< HTTP/1.0 -> 0, HTTP/1.1 -> 1
   bool keep_alive = true;  ///< HTTP/1.1 unless "Connection: close"; HTTP/1.0 only with "keep-alive"
   std::size_t content_length = 0;
+  Expectation expect = Expectation::none;  ///< the Expect field
 };
 
 enum class ParseStatus {

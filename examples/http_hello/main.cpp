@@ -1,93 +1,69 @@
 // http_hello: an HTTP/1.1 keep-alive "hello" server on asyncio streams, with its own small parser
-// (http_request.hpp) that answers every malformed request with 400 and closes.
+// (http_request.hpp) and the limits and timeouts of a real server (http_server.hpp).
 //
-//   http_hello [host] [port] [--until-stdin-closes]    (defaults: 127.0.0.1 and 0)
+//   http_hello [host] [port] [--until-stdin-closes] [--max-body BYTES] [--header-timeout SECONDS]
+//              [--idle-timeout SECONDS]                    (defaults: 127.0.0.1, 0, 1 MiB, 10, 30)
 //
 // Prints "serving on HOST:PORT" once it listens. Try: curl -v http://127.0.0.1:PORT/
 
 #include <asyncio/asyncio.hpp>
 
-#include <string>
+#include <cstdlib>
+#include <memory>
 #include <string_view>
+#include <vector>
 
 #include "http_request.hpp"
+#include "http_server.hpp"
 
 #include "example_server.hpp"
 
 namespace {
 
-constexpr std::string_view kHello = "Hello, world!\n";
-
-std::string response(int status, std::string_view reason, std::string_view body, bool keep_alive) {
-  std::string r = "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason) +
-                  "\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
-  if (!keep_alive) r += "Connection: close\r\n";
-  r += "\r\n";
-  r += body;
-  return r;
-}
-
-// One connection's requests, in order (pipelining works: each head is read after the last answer).
-// By reference: serve_client awaits it at once and outlives it.
-asyncio::Coro<void> serve_requests(asyncio::StreamReader& reader, asyncio::StreamWriter& writer) {
-  for (;;) {
-    std::string head;
-    try {
-      head = co_await reader.readuntil("\r\n\r\n");
-    } catch (const asyncio::IncompleteReadError& e) {
-      // EOF: between requests it is the client leaving; inside one it is a truncated request.
-      if (!e.partial().empty()) writer.write(response(400, "Bad Request", "truncated request\n", false));
-      break;
-    } catch (const asyncio::LimitOverrunError&) {
-      writer.write(response(431, "Request Header Fields Too Large", "request head too large\n", false));
-      break;
-    }
-    const http_hello::ParseResult parsed = http_hello::parse_request(head);
-    if (parsed.status != http_hello::ParseStatus::complete) {
-      const bool not_impl = parsed.status == http_hello::ParseStatus::not_implemented;
-      const bool too_large = parsed.status == http_hello::ParseStatus::too_large;
-      writer.write(response(not_impl    ? 501
-                            : too_large ? 431
-                                        : 400,
-                            not_impl    ? "Not Implemented"
-                            : too_large ? "Request Header Fields Too Large"
-                                        : "Bad Request",
-                            std::string(parsed.error) + "\n", false));
-      break;
-    }
-    if (parsed.request.content_length > 0) {
-      try {
-        (void)co_await reader.readexactly(static_cast<std::ptrdiff_t>(parsed.request.content_length));
-      } catch (const asyncio::IncompleteReadError&) {
-        writer.write(response(400, "Bad Request", "truncated body\n", false));
-        break;
-      }
-    }
-    const bool keep_alive = parsed.request.keep_alive;
-    writer.write(response(200, "OK", kHello, keep_alive));
-    co_await writer.drain();
-    if (!keep_alive) break;
-  }
-  co_await writer.drain();
-}
-
 // One connection. A client that resets is no error of the server's (it logs nothing).
-asyncio::Coro<void> serve_client(std::shared_ptr<asyncio::StreamReader> reader, asyncio::StreamWriter writer) {
+asyncio::Coro<void> serve_client(std::shared_ptr<asyncio::StreamReader> reader, asyncio::StreamWriter writer,
+                                 const http_hello::ServerOptions& options) {
   try {
-    co_await serve_requests(*reader, writer);
+    co_await http_hello::serve_requests(*reader, writer, options);
   } catch (const asyncio::ConnectionError&) {
     // The client reset or went away mid-request: nobody is left to answer.
   }
   writer.close();
 }
 
-asyncio::Coro<void> serve(examples::ServerArgs args) {
-  auto server = co_await asyncio::start_server(serve_client, args.host, args.port, http_hello::kMaxHeadSize);
+asyncio::Coro<void> serve(examples::ServerArgs args, http_hello::ServerOptions options) {
+  auto server = co_await asyncio::start_server(
+      [options](std::shared_ptr<asyncio::StreamReader> reader, asyncio::StreamWriter writer) {
+        return serve_client(std::move(reader), std::move(writer), options);
+      },
+      args.host, args.port, http_hello::kMaxHeadSize);
   co_await examples::serve_until_stopped(server, args.until_stdin_closes);
+}
+
+// Takes this server's own flags out of argv; the rest goes to parse_server_args.
+http_hello::ServerOptions take_options(int& argc, char** argv) {
+  http_hello::ServerOptions options;
+  int kept = 1;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    const bool has_value = i + 1 < argc;
+    if (arg == "--max-body" && has_value) {
+      options.max_body_size = std::strtoull(argv[++i], nullptr, 10);
+    } else if (arg == "--header-timeout" && has_value) {
+      options.header_timeout = std::strtod(argv[++i], nullptr);
+    } else if (arg == "--idle-timeout" && has_value) {
+      options.idle_timeout = std::strtod(argv[++i], nullptr);
+    } else {
+      argv[kept++] = argv[i];
+    }
+  }
+  argc = kept;
+  return options;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  return examples::run_example("http_hello", serve(examples::parse_server_args(argc, argv)));
+  const http_hello::ServerOptions options = take_options(argc, argv);
+  return examples::run_example("http_hello", serve(examples::parse_server_args(argc, argv), options));
 }

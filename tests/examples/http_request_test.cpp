@@ -125,4 +125,44 @@ TEST(HttpRequest, ABareLfIsRefusedBeforeTheHeadIsComplete) {
   EXPECT_EQ(parse_request("GET / HTTP/1.1\nHost").status, ParseStatus::bad_request);
 }
 
+TEST(HttpRequest, ConnectionCloseEndsKeepAliveWhateverOrderTheFieldsComeIn) {
+  for (const char* text : {"GET / HTTP/1.0\r\nConnection: close\r\nConnection: keep-alive\r\n\r\n",
+                           "GET / HTTP/1.0\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n",
+                           "GET / HTTP/1.0\r\nConnection: keep-alive, close\r\n\r\n"}) {
+    const auto r = parse_request(text);
+    ASSERT_EQ(r.status, ParseStatus::complete) << text;
+    EXPECT_FALSE(r.request.keep_alive) << text;
+  }
+}
+
+TEST(HttpRequest, ExpectHundredContinueIsRecognisedWhateverItsCase) {
+  const auto r = parse_request("POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-Continue\r\nContent-Length: 3\r\n\r\n");
+  ASSERT_EQ(r.status, ParseStatus::complete);
+  EXPECT_EQ(r.request.expect, http_hello::Expectation::continue_100);
+}
+
+TEST(HttpRequest, AnyOtherExpectationIsUnsupported) {
+  const auto r = parse_request("POST / HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\n\r\n");
+  ASSERT_EQ(r.status, ParseStatus::complete);
+  EXPECT_EQ(r.request.expect, http_hello::Expectation::unsupported);
+}
+
+TEST(HttpRequest, TwoExpectFieldsAreABadRequest) {
+  const auto r = parse_request("POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nExpect: 100-continue\r\n\r\n");
+  EXPECT_EQ(r.status, ParseStatus::bad_request);
+}
+
+TEST(HttpRequest, ABareLfIsABadRequestEvenAfterAFieldThatIsNotImplemented) {
+  // The same status whether the head is parsed as it arrives or whole.
+  const std::string text = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nX: a\nb\r\n\r\n";
+  EXPECT_EQ(parse_request(text).status, ParseStatus::bad_request);
+  EXPECT_EQ(parse_request(text.substr(0, text.find("b\r\n"))).status, ParseStatus::bad_request);
+}
+
+TEST(HttpRequest, ABareLfWithinTheFirst8KiBIsABadRequestEvenIfTheHeadIsTooLarge) {
+  const std::string text = "GET / HTTP/1.1\nHost: x\r\nX: " + std::string(http_hello::kMaxHeadSize, 'a') + "\r\n\r\n";
+  EXPECT_EQ(parse_request(text).status, ParseStatus::bad_request);
+  EXPECT_EQ(parse_request(text.substr(0, http_hello::kMaxHeadSize + 10)).status, ParseStatus::bad_request);
+}
+
 }  // namespace
