@@ -1073,4 +1073,28 @@ TEST(YieldFrom, ThrowingGeneratorExitIntoAGeneratorThatIsNotDelegatingRaisesItAt
   EXPECT_EQ(g.throw_exception(GeneratorExit()), 2);  // Python: throw() returns what it yields next
 }
 
+TEST(YieldFrom, ADelegatorBeingClosedSeesAFreshGeneratorExitNotTheOneItsSubLetOut) {
+  // Python: close() of the sub swallows the GeneratorExit("mine") the sub raises, and the delegator
+  // gets GeneratorExit() of its own.
+  std::string seen = "nothing";
+  auto g = [](std::string* seen) -> Generator<int> {
+    try {
+      co_yield yield_from([]() -> Generator<int> {
+        try {
+          co_yield 1;
+        } catch (const GeneratorExit&) {
+          throw GeneratorExit("mine");
+        }
+      }());
+    } catch (const GeneratorExit& e) {
+      *seen = e.what();
+      throw;
+    }
+  }(&seen);
+  ASSERT_EQ(g.next(), 1);
+  EXPECT_NO_THROW(g.close());
+  EXPECT_NE(seen, "mine");
+  EXPECT_NE(seen, "nothing");
+}
+
 }  // namespace

@@ -56,7 +56,9 @@ struct YieldFrom {
 };
 
 /// Delegates to `sub` (PEP 380): `R r = co_yield yield_from(std::move(sub));`. `sub` must have the
-/// same value and send types as the delegating generator; its return type R may differ.
+/// same value and send types as the delegating generator; its return type R may differ. A `sub`
+/// that already ended gives its return value again (Python gives None, which an R cannot hold),
+/// or InvalidStateError if it ended without one (closed, or ended by an exception).
 /// ValueError("generator already executing") if `sub` is running (a generator delegating to
 /// itself, or to the generator whose next() is running it), and ValueError for an empty `sub`;
 /// either way `sub` is left as it was, since it is checked before it is taken over.
@@ -187,14 +189,14 @@ class GeneratorPromiseBase : public SentSlot<S> {
       const bool exit_pending = delegator_ != nullptr && std::exchange(delegator_->exit_pending_, false);
       if (root->thrown_) std::rethrow_exception(std::exchange(root->thrown_, nullptr));
       std::exception_ptr error = std::exchange(sub.error_, nullptr);
-      // PEP 380: once close() ended the sub-generator (it returned, or let GeneratorExit out), the
-      // delegator sees GeneratorExit; the root of a throw_exception(GeneratorExit) sees the very
-      // exception it was given.
-      if (exit_pending && delegator_ == root && root->exit_ && (!error || is_generator_exit(error))) {
-        std::rethrow_exception(std::exchange(root->exit_, nullptr));
+      // PEP 380: once close() ended the sub-generator (it returned, or let GeneratorExit out: close
+      // swallows that one, as CPython's gen_close does), the delegator sees a GeneratorExit of its
+      // own; the root of a throw_exception(GeneratorExit) sees the very exception it was given.
+      if (exit_pending && (!error || is_generator_exit(error))) {
+        if (delegator_ == root && root->exit_) std::rethrow_exception(std::exchange(root->exit_, nullptr));
+        throw GeneratorExit();
       }
       if (error) std::rethrow_exception(std::move(error));
-      if (exit_pending) throw GeneratorExit();
       if constexpr (!std::is_void_v<R2>) return sub_.take_return_value();
     }
 
