@@ -70,6 +70,9 @@ void Timeout::reschedule(std::optional<double> when) {
   }
   when_ = when;
   deadline_ns_ = deadline;
+  // A later deadline keeps the timer armed for the earlier one, which re-arms when it fires (or,
+  // if both are past, expires the timeout in the next iteration, as arming anew would).
+  if (when && handler_ && armed_ns_ <= deadline) return;
   arm();
 }
 
@@ -77,6 +80,7 @@ void Timeout::arm() {
   disarm();
   if (!when_) return;
   const std::int64_t now = detail::LoopAccess::now_ns(*loop_);
+  armed_ns_ = deadline_ns_;
   if (deadline_ns_ <= now) {
     handler_ = loop_->call_soon([this] { on_timeout(); });
   } else {
@@ -90,10 +94,15 @@ void Timeout::disarm() noexcept {
 }
 
 void Timeout::on_timeout() {
-  // Only an entered timeout has a handler: leaving and rescheduling cancel it first.
+  // Only an entered timeout has a handler: leaving and rescheduling cancel it first. Drop the
+  // reference early, as Python does (the loop holds the node while it runs).
+  handler_ = Handle();
+  if (detail::LoopAccess::now_ns(*loop_) < deadline_ns_) {  // rescheduled later meanwhile
+    arm();
+    return;
+  }
   task_->cancel({});
   state_ = State::expiring;
-  handler_ = Handle();  // drop the reference early, as Python does (the loop holds the node while it runs)
 }
 
 void Timeout::leave(std::exception_ptr error) {

@@ -526,6 +526,53 @@ TEST(Timeout, RescheduleToAnEarlierDeadlineExpiresThere) {
   SUCCEED();
 }
 
+TEST(Timeout, ReschedulingLaterAgainAndAgainExpiresOnceAtTheLastDeadline) {
+  // A server pushing a connection's deadline on at every request: the timer is not moved each
+  // time (it re-arms when the earlier deadline comes), and the expiry is still exact.
+  run_virtual([]() -> Coro<void> {
+    auto t = asyncio::timeout(1);
+    int pushes = 0;
+    EXPECT_THROW(co_await t.run([&]() -> Coro<void> {
+      for (; pushes < 10; ++pushes) {
+        co_await asyncio::sleep(0.5);
+        t.reschedule(now() + 1);
+      }
+      co_await asyncio::sleep(100);
+    }),
+                 TimeoutError);
+    EXPECT_EQ(pushes, 10);
+    EXPECT_EQ(now(), 6.0);
+  });
+  SUCCEED();
+}
+
+TEST(Timeout, ReschedulingEarlierAfterLaterExpiresAtTheEarlierDeadline) {
+  run_virtual([]() -> Coro<void> {
+    auto t = asyncio::timeout(2);
+    EXPECT_THROW(co_await t.run([&t]() -> Coro<void> {
+      t.reschedule(now() + 10);
+      t.reschedule(now() + 1);
+      co_await asyncio::sleep(100);
+    }),
+                 TimeoutError);
+    EXPECT_EQ(now(), 1.0);
+  });
+  SUCCEED();
+}
+
+TEST(Timeout, ABodyThatEndsAfterItsDeadlineWasPushedLaterIsNotCancelled) {
+  run_virtual([]() -> Coro<void> {
+    auto t = asyncio::timeout(1);
+    co_await t.run([&t]() -> Coro<void> {
+      t.reschedule(now() + 5);
+      co_await asyncio::sleep(3);  // past the first deadline, within the second
+    });
+    EXPECT_FALSE(t.expired());
+    EXPECT_EQ(now(), 3.0);
+  });
+  SUCCEED();
+}
+
 TEST(Timeout, RescheduleToNulloptRemovesTheDeadline) {
   run_virtual([]() -> Coro<void> {
     auto t = asyncio::timeout(1);

@@ -257,7 +257,10 @@ struct TimeoutScope;
 /// Invariants (as timeouts.py, adapted):
 ///  - state_ goes created -> entered -> exited, or created -> entered -> expiring -> expired, once;
 ///    a failed entry (outside a task) leaves it created;
-///  - handler_ is armed only while entered: on_timeout() drops it, and leaving cancels it;
+///  - handler_ is armed only while entered: on_timeout() drops it, and leaving cancels it. It is
+///    armed for armed_ns_, which may be earlier than deadline_ns_: a reschedule() to a later
+///    deadline only records it, and on_timeout() re-arms when it finds the deadline not yet come
+///    (a server that pushes a connection's deadline on at every request updates no timer);
 ///  - task_ is the task running run(), set exactly while entered or expiring (that task is alive:
 ///    it is running the body); the Timeout holds no reference to it, so a Timeout kept in the task's
 ///    own frame makes no cycle;
@@ -335,6 +338,7 @@ class Timeout {
 
   std::optional<double> when_;    // what when() reports, exactly as given (Python's float)
   std::int64_t deadline_ns_ = 0;  // the same deadline on the loop's clock; meaningful if when_
+  std::int64_t armed_ns_ = 0;     // when handler_ fires, while it is set (<= deadline_ns_)
   EventLoop* loop_ = nullptr;     // bound by timeout() or on entry
   detail::TaskBase* task_ = nullptr;
   Handle handler_;
