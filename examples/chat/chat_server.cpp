@@ -3,7 +3,8 @@
 // queues, one writes what its own queue receives. When either ends (EOF, an error, a client too
 // slow to keep up) the group cancels the other, and the client leaves.
 //
-//   chat_server [host] [port] [--until-stdin-closes]    (defaults: 127.0.0.1 and 0)
+//   chat_server [host] [port] [--until-stdin-closes] [--idle-timeout SECONDS]
+//               (defaults: 127.0.0.1, 0, 600 s of silence before a client is dropped)
 //
 // Prints "serving on HOST:PORT". Try two terminals with: nc 127.0.0.1 PORT
 
@@ -59,13 +60,20 @@ class Room {
 Room room;
 int next_id = 1;
 
-asyncio::Coro<void> read_lines(std::shared_ptr<asyncio::StreamReader> reader, std::shared_ptr<Client> me) {
-  for (;;) {
-    std::string line = co_await reader->readline();
-    if (line.empty()) co_return;  // EOF: the client left
-    if (line.back() != '\n') line += '\n';
-    room.broadcast(me.get(), me->name + ": " + line);
-  }
+// A client silent for `idle_timeout` seconds is dropped (the TimeoutError ends its group).
+asyncio::Coro<void> read_lines(std::shared_ptr<asyncio::StreamReader> reader, std::shared_ptr<Client> me,
+                               double idle_timeout) {
+  asyncio::EventLoop& loop = asyncio::get_running_loop();
+  auto deadline = asyncio::timeout(idle_timeout);
+  co_await deadline.run([&]() -> asyncio::Coro<void> {
+    for (;;) {
+      std::string line = co_await reader->readline();
+      if (line.empty()) co_return;  // EOF: the client left
+      if (line.back() != '\n') line += '\n';
+      room.broadcast(me.get(), me->name + ": " + line);
+      deadline.reschedule(loop.time() + idle_timeout);
+    }
+  });
 }
 
 asyncio::Coro<void> write_lines(asyncio::StreamWriter& writer, std::shared_ptr<Client> me) {
@@ -76,7 +84,8 @@ asyncio::Coro<void> write_lines(asyncio::StreamWriter& writer, std::shared_ptr<C
   }
 }
 
-asyncio::Coro<void> handle(std::shared_ptr<asyncio::StreamReader> reader, asyncio::StreamWriter writer) {
+asyncio::Coro<void> handle(std::shared_ptr<asyncio::StreamReader> reader, asyncio::StreamWriter writer,
+                           double idle_timeout) {
   auto me = std::make_shared<Client>();
   me->name = "user" + std::to_string(next_id++);
   writer.write("* you are " + me->name + "\n");
@@ -85,22 +94,28 @@ asyncio::Coro<void> handle(std::shared_ptr<asyncio::StreamReader> reader, asynci
     asyncio::TaskGroup group;
     co_await group.run([&](asyncio::TaskGroup& g) -> asyncio::Coro<void> {
       g.create_task(write_lines(writer, me));
-      co_await read_lines(reader, me);  // the body reads; when the client leaves, so does the writer
+      co_await read_lines(reader, me, idle_timeout);  // the body reads; when the client leaves, so does the writer
       g.cancel();
     });
   } catch (const asyncio::ExceptionGroup&) {
-    // A connection error or an outbox shut down for a slow client: the client leaves either way.
+    // A connection error, a line over the limit, a silent client or an outbox shut down for a
+    // slow one: the client leaves either way.
   }
   room.leave(seat);
 }
 
 asyncio::Coro<void> serve(examples::ServerArgs args) {
-  auto server = co_await asyncio::start_server(handle, args.host, args.port);
+  auto server = co_await asyncio::start_server(
+      [timeout = args.idle_timeout](std::shared_ptr<asyncio::StreamReader> reader, asyncio::StreamWriter writer) {
+        return handle(std::move(reader), std::move(writer), timeout);
+      },
+      args.host, args.port);
   co_await examples::serve_until_stopped(server, args.until_stdin_closes);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  return examples::run_example("chat_server", serve(examples::parse_server_args(argc, argv)));
+  // Chat users are quiet for minutes at a time: ten of them before a silent client is dropped.
+  return examples::run_example("chat_server", serve(examples::parse_server_args(argc, argv, 600)));
 }

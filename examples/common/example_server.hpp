@@ -1,8 +1,9 @@
 #pragma once
 /// What the example servers share: their command line, the "serving on HOST:PORT" line that
-/// scripts and tests read, and the two ways they stop (SIGINT, or stdin closing when run with
-/// --until-stdin-closes, which is how the tests stop them without signals).
+/// scripts and tests read, and how they stop (SIGINT, SIGTERM, or stdin closing when run with
+/// --until-stdin-closes), gracefully, within a bounded time.
 
+#include <signal.h>
 #include <unistd.h>
 #include <asyncio/asyncio.hpp>
 
@@ -16,20 +17,27 @@
 
 namespace examples {
 
-/// `server [host] [port] [--until-stdin-closes]`; defaults 127.0.0.1 and 0 (the kernel picks).
+/// `server [host] [port] [--until-stdin-closes] [--idle-timeout SECONDS]`; defaults 127.0.0.1 and 0
+/// (the kernel picks a port).
 struct ServerArgs {
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;
   bool until_stdin_closes = false;
+  /// A connection that sends nothing for this long is closed (a real server's keep-alive or read
+  /// timeout: idle clients must not hold descriptors forever).
+  double idle_timeout = 60;
 };
 
-inline ServerArgs parse_server_args(int argc, char** argv) {
+inline ServerArgs parse_server_args(int argc, char** argv, double default_idle_timeout = 60) {
   ServerArgs args;
+  args.idle_timeout = default_idle_timeout;
   int positional = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     if (arg == "--until-stdin-closes") {
       args.until_stdin_closes = true;
+    } else if (arg == "--idle-timeout" && i + 1 < argc) {
+      args.idle_timeout = std::strtod(argv[++i], nullptr);
     } else if (positional++ == 0) {
       args.host = arg;
     } else {
@@ -39,26 +47,59 @@ inline ServerArgs parse_server_args(int argc, char** argv) {
   return args;
 }
 
-/// Prints "serving on HOST:PORT", then serves until stopped: serve_forever(), or until stdin
-/// reaches EOF, after which the server closes, its clients are closed, and it waits for them.
-inline asyncio::Coro<void> serve_until_stopped(std::shared_ptr<asyncio::Server> server, bool until_stdin_closes) {
+/// Prints "serving on HOST:PORT", then serves until stopped: by Ctrl-C (SIGINT, which asyncio::run
+/// turns into cancellation of the main task), by SIGTERM, or, with --until-stdin-closes, when stdin
+/// reaches EOF. Then it stops as a real server does: no new connections, every client closed (its
+/// buffered responses flushed first), a bounded wait of `grace` seconds for them to go, the rest
+/// aborted. Returns normally (the program exits 0); a second Ctrl-C during the wait kills it.
+/// (Server::serve_forever() alone would wait for idle keep-alive clients indefinitely, as
+/// CPython's does since 3.12.)
+inline asyncio::Coro<void> serve_until_stopped(std::shared_ptr<asyncio::Server> server, bool until_stdin_closes,
+                                               double grace = 5.0) {
+  asyncio::EventLoop& loop = asyncio::get_running_loop();
   std::printf("serving on %s\n", server->sockets().front().getsockname().to_string().c_str());
   std::fflush(stdout);
-  if (!until_stdin_closes) {
-    co_await server->serve_forever();
-    co_return;
-  }
-  asyncio::EventLoop& loop = asyncio::get_running_loop();
-  auto closed = loop.create_future<void>();
-  loop.add_reader(0, [&] {
-    char buf[256];
-    if (::read(0, buf, sizeof buf) <= 0 && !closed.done()) closed.set_result();
+  auto stop = loop.create_future<void>();
+  const char* why = "interrupted";
+  loop.add_signal_handler(SIGTERM, [stop, &why]() mutable {
+    why = "SIGTERM";
+    if (!stop.done()) stop.set_result();
   });
-  co_await closed;
-  loop.remove_reader(0);
+  if (until_stdin_closes) {
+    loop.add_reader(0, [stop, &why]() mutable {
+      char buf[256];
+      if (::read(0, buf, sizeof buf) <= 0 && !stop.done()) {
+        why = "stdin closed";
+        stop.set_result();
+      }
+    });
+  }
+  co_await server->start_serving();
+  try {
+    co_await stop;
+  } catch (const asyncio::CancelledError&) {
+    why = "interrupted";  // Ctrl-C: the graceful stop below is what the user asked for
+  }
+  loop.remove_signal_handler(SIGTERM);
+  if (until_stdin_closes) loop.remove_reader(0);
+
+  std::printf("stopping (%s): closing %zu connection(s)\n", why, server->client_count());
+  std::fflush(stdout);
   server->close();
   server->close_clients();
-  co_await server->wait_closed();
+  bool in_time = true;
+  try {
+    co_await asyncio::wait_for(server->wait_closed(), grace);
+  } catch (const asyncio::TimeoutError&) {
+    in_time = false;
+  }
+  if (!in_time) {
+    std::printf("stopping: %zu connection(s) still open after %g s: aborting them\n", server->client_count(), grace);
+    server->abort_clients();
+    co_await server->wait_closed();
+  }
+  std::printf("stopped\n");
+  std::fflush(stdout);
 }
 
 /// Runs `main_coro` with asyncio::run; SIGINT ends it ("stopped: KeyboardInterrupt"), an error is

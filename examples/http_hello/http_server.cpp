@@ -84,6 +84,7 @@ class Connection {
     idle,     // between requests: close quietly
     request,  // inside a head or a body: 408, then close
     respond,  // the client does not read its response: abort (nothing more can be sent)
+    linger,   // after a refusal, dropping what the client still sends: close
   };
   [[nodiscard]] Phase phase() const noexcept { return phase_; }
 
@@ -93,6 +94,7 @@ class Connection {
     co_await serve_requests();
     phase_ = Phase::respond;
     co_await writer_.drain();
+    if (refused_) co_await linger();
   }
 
  private:
@@ -101,12 +103,12 @@ class Connection {
       std::optional<Head> head = co_await read_head();
       if (!head) co_return;
       if (head->expect == Expectation::unsupported) {
-        writer_.write(error_response(417, "Expectation Failed", "only 100-continue is supported"));
+        refuse(error_response(417, "Expectation Failed", "only 100-continue is supported"));
         co_return;
       }
       if (head->content_length > options_.max_body_size) {
-        writer_.write(error_response(413, "Content Too Large",
-                                     "the body is larger than " + std::to_string(options_.max_body_size) + " bytes"));
+        refuse(error_response(413, "Content Too Large",
+                              "the body is larger than " + std::to_string(options_.max_body_size) + " bytes"));
         co_return;
       }
       if (head->content_length > 0) {
@@ -116,7 +118,7 @@ class Connection {
         }
         phase_ = Phase::request;
         if (!co_await skip_body(head->content_length)) {
-          writer_.write(error_response(400, "Bad Request", "truncated body"));
+          refuse(error_response(400, "Bad Request", "truncated body"));
           co_return;
         }
       }
@@ -124,6 +126,29 @@ class Connection {
       phase_ = Phase::respond;
       co_await writer_.drain();
       if (!head->keep_alive) co_return;
+    }
+  }
+
+  // Answers with an error; the connection ends after it.
+  void refuse(std::string_view response) {
+    writer_.write(response);
+    refused_ = true;
+  }
+
+  // A lingering close (nginx's lingering_close): after a refusal the client may still be sending (a
+  // body we will not read, more pipelined requests). Closing a socket with unread data makes the
+  // kernel answer with a reset, which can destroy the response before the client reads it; so
+  // shut our side down and drop what comes, for a bounded time and amount, until the client closes.
+  asyncio::Coro<void> linger() {
+    constexpr double kLingerSeconds = 2;
+    constexpr std::size_t kLingerBytes = 4 * 1024 * 1024;
+    phase_ = Phase::linger;
+    if (writer_.can_write_eof()) writer_.write_eof();
+    deadline_.reschedule(asyncio::get_running_loop().time() + kLingerSeconds);
+    for (std::size_t dropped = 0; dropped < kLingerBytes;) {
+      const std::string_view chunk = co_await reader_.read_view(kReadSize);
+      if (chunk.empty()) break;
+      dropped += chunk.size();
     }
   }
 
@@ -143,14 +168,14 @@ class Connection {
           co_return head;
         }
         if (parsed.status != ParseStatus::incomplete) {
-          writer_.write(parse_error_response(parsed));
+          refuse(parse_error_response(parsed));
           co_return std::nullopt;
         }
       }
       const bool was_empty = buffer_.empty();
       std::string_view chunk = co_await reader_.read_view(kReadSize);
       if (chunk.empty()) {  // EOF: between requests the client is leaving; inside one it is a truncation
-        if (!buffer_.empty()) writer_.write(error_response(400, "Bad Request", "truncated request"));
+        if (!buffer_.empty()) refuse(error_response(400, "Bad Request", "truncated request"));
         co_return std::nullopt;
       }
       buffer_.append(chunk);
@@ -186,6 +211,7 @@ class Connection {
   asyncio::Timeout& deadline_;
   std::string buffer_;  // received bytes not yet used: part of a head, or what follows one
   Phase phase_ = Phase::idle;
+  bool refused_ = false;
 };
 
 }  // namespace
@@ -199,6 +225,7 @@ asyncio::Coro<void> serve_requests(asyncio::StreamReader& reader, asyncio::Strea
   } catch (const asyncio::TimeoutError&) {
     switch (connection.phase()) {
       case Connection::Phase::idle:
+      case Connection::Phase::linger:
         co_return;
       case Connection::Phase::request:
         writer.write(error_response(408, "Request Timeout", "the request took too long"));

@@ -8,7 +8,10 @@
 /// `ab -k` wait for it), HEAD gets the headers without the body, "Expect: 100-continue" gets the
 /// interim 100 before the body is read (other expectations: 417). A malformed head gets 400, a
 /// head over 8 KiB 431, Transfer-Encoding 501, a body over `max_body_size` 413 (without reading
-/// it), and the connection is then closed. Bodies are read and dropped in chunks, never buffered.
+/// it), and the connection is then closed, lingering: our side is shut down and what the client
+/// still sends is dropped (for up to 2 s and 4 MiB) until it closes, so that the kernel does not
+/// answer its unread bytes with a reset that destroys the response. Bodies are read and dropped in
+/// chunks, never buffered.
 ///
 /// Timeouts (one asyncio::Timeout per connection, rescheduled by phase): a kept-alive connection
 /// that sends nothing for `idle_timeout` seconds is closed quietly; a request head must be complete
@@ -30,7 +33,7 @@ struct ServerOptions {
   /// Seconds from a request head's first byte to its end.
   double header_timeout = 10;
   /// Seconds a connection may wait for the next request, or for the next chunk of a body.
-  double idle_timeout = 30;
+  double idle_timeout = 60;
 };
 
 /// Serves the requests of one connection until the client leaves, asks to close, sends something

@@ -2,7 +2,7 @@
 // (http_request.hpp) and the limits and timeouts of a real server (http_server.hpp).
 //
 //   http_hello [host] [port] [--until-stdin-closes] [--max-body BYTES] [--header-timeout SECONDS]
-//              [--idle-timeout SECONDS]                    (defaults: 127.0.0.1, 0, 1 MiB, 10, 30)
+//              [--idle-timeout SECONDS]                    (defaults: 127.0.0.1, 0, 1 MiB, 10, 60)
 //
 // Prints "serving on HOST:PORT" once it listens. Try: curl -v http://127.0.0.1:PORT/
 
@@ -51,8 +51,6 @@ http_hello::ServerOptions take_options(int& argc, char** argv) {
       options.max_body_size = std::strtoull(argv[++i], nullptr, 10);
     } else if (arg == "--header-timeout" && has_value) {
       options.header_timeout = std::strtod(argv[++i], nullptr);
-    } else if (arg == "--idle-timeout" && has_value) {
-      options.idle_timeout = std::strtod(argv[++i], nullptr);
     } else {
       argv[kept++] = argv[i];
     }
@@ -64,6 +62,8 @@ http_hello::ServerOptions take_options(int& argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const http_hello::ServerOptions options = take_options(argc, argv);
-  return examples::run_example("http_hello", serve(examples::parse_server_args(argc, argv), options));
+  http_hello::ServerOptions options = take_options(argc, argv);
+  const examples::ServerArgs args = examples::parse_server_args(argc, argv);
+  options.idle_timeout = args.idle_timeout;
+  return examples::run_example("http_hello", serve(args, options));
 }

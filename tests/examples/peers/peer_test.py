@@ -8,23 +8,33 @@ timeout, so a hang is a failure, not a stuck CI.
 """
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TIMEOUT = 30
+EXAMPLES = None  # the examples' build directory (the second argument)
 
 
 class Example:
-    """An example server running in a child process."""
+    """An example server running in a child process. With until_stdin_closes (the default) closing
+    its stdin stops it; otherwise a signal does."""
 
-    def __init__(self, path):
-        self.proc = subprocess.Popen([path, "127.0.0.1", "0", "--until-stdin-closes"],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    def __init__(self, path, *args, until_stdin_closes=True):
+        argv = [path, "127.0.0.1", "0", *args] + (["--until-stdin-closes"] if until_stdin_closes else [])
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
         if not line.startswith("serving on "):
             raise SystemExit(f"{path} did not start: {line!r}")
         self.port = int(line.rsplit(":", 1)[1])
+
+    def rss_kib(self):
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
 
     def stop(self):
         self.proc.stdin.close()
@@ -137,7 +147,152 @@ def chat_server_broadcasts_lines_between_clients(examples):
     server.stop()
 
 
+def http_hello(*args, **kw):
+    return Example(os.path.join(EXAMPLES, "http_hello", "http_hello"), *args, **kw)
+
+
+def ab_keep_alive_10000_requests_from_50_clients_all_succeed(examples):
+    # ab -k speaks HTTP/1.0 keep-alive: it needs "Connection: keep-alive" back, or it waits forever.
+    server = http_hello()
+    r = run(["ab", "-k", "-n", "10000", "-c", "50", f"http://127.0.0.1:{server.port}/"])
+    server.stop()
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    assert "Complete requests:      10000" in r.stdout, r.stdout
+    assert "Failed requests:        0" in r.stdout, r.stdout
+    assert "Keep-Alive requests:    10000" in r.stdout, r.stdout
+    assert "Non-2xx" not in r.stdout, r.stdout
+
+
+def a_head_response_has_no_body_and_the_next_response_follows_it_directly(examples):
+    server = http_hello()
+    r = run(["curl", "-sS", "-I", f"http://127.0.0.1:{server.port}/"])
+    assert r.returncode == 0 and r.stdout.startswith("HTTP/1.1 200 OK"), (r.stdout, r.stderr)
+    assert "Content-Length: 14" in r.stdout, r.stdout
+    # On one connection: HEAD then GET. A body after the HEAD's headers would show up as garbage
+    # before the GET's status line.
+    reply = asyncio.run(raw_exchange(
+        server.port, b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+    server.stop()
+    head_end = reply.index(b"\r\n\r\n") + 4
+    assert reply[head_end:].startswith(b"HTTP/1.1 200 OK\r\n"), reply
+    assert reply.endswith(b"\r\n\r\nHello, world!\n"), reply
+
+
+def curl_posts_2_mb_with_expect_100_continue_answered_at_once(examples):
+    # curl sends "Expect: 100-continue" for a body this large and waits up to 1 s for the 100.
+    server = http_hello("--max-body", str(4 * 1024 * 1024))
+    body = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"asyncio-peer-body-{os.getpid()}")
+    with open(body, "wb") as f:
+        f.write(b"x" * (2 * 1024 * 1024))
+    r = run(["curl", "-sS", "-v", "--data-binary", "@" + body, f"http://127.0.0.1:{server.port}/post"])
+    os.unlink(body)
+    server.stop()
+    assert r.returncode == 0 and r.stdout == "Hello, world!\n", (r.stdout, r.stderr)
+    assert "Expect: 100-continue" in r.stderr, r.stderr
+    assert "< HTTP/1.1 100 Continue" in r.stderr, r.stderr
+
+
+def a_body_over_the_limit_gets_413_and_the_server_memory_stays_flat(examples):
+    server = http_hello("--max-body", str(1024 * 1024))
+    before = server.rss_kib()
+    body = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"asyncio-peer-body-{os.getpid()}")
+    with open(body, "wb") as f:
+        f.write(b"x" * (8 * 1024 * 1024))
+    r = run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--data-binary", "@" + body,
+             f"http://127.0.0.1:{server.port}/post"])
+    os.unlink(body)
+    # A declared 2 GB body: refused from its head, never read.
+    reply = asyncio.run(raw_exchange(
+        server.port, b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000000\r\n\r\n" + b"y" * 65536))
+    after = server.rss_kib()
+    server.stop()
+    assert r.stdout == "413", (r.stdout, r.stderr)
+    assert reply.startswith(b"HTTP/1.1 413 "), reply
+    assert after - before < 4096, f"the server grew from {before} KiB to {after} KiB"
+
+
+def a_request_ending_in_bare_lf_gets_400_without_waiting_for_the_client_to_close(examples):
+    server = http_hello()
+    reply = asyncio.run(raw_exchange(server.port, b"GET / HTTP/1.1\nHost: x\n\n", half_close=False))
+    server.stop()
+    assert reply.startswith(b"HTTP/1.1 400 Bad Request\r\n"), reply
+
+
+def slowloris_clients_are_cut_off_by_the_header_timeout_while_a_normal_client_is_served(examples):
+    server = http_hello("--header-timeout", "2", "--idle-timeout", "30")
+
+    async def slow_client():
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        reply = asyncio.create_task(reader.read())  # everything until the server closes
+        head = b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 100
+        for byte in head:  # one byte a second: never done within 2 s
+            writer.write(bytes([byte]))
+            done, _ = await asyncio.wait([reply], timeout=1.0)
+            if done:
+                writer.close()
+                return reply.result()
+        reply.cancel()
+        return b"never cut off"
+
+    async def main():
+        slow = [asyncio.create_task(slow_client()) for _ in range(100)]
+        await asyncio.sleep(0.5)
+        proc = await asyncio.create_subprocess_exec("curl", "-sS", f"http://127.0.0.1:{server.port}/",
+                                                    stdout=asyncio.subprocess.PIPE)
+        out, _ = await asyncio.wait_for(proc.communicate(), TIMEOUT)
+        assert out == b"Hello, world!\n", out
+        replies = await asyncio.wait_for(asyncio.gather(*slow), TIMEOUT)
+        for reply in replies:
+            assert reply.startswith(b"HTTP/1.1 408 Request Timeout\r\n"), reply
+
+    asyncio.run(main())
+    server.stop()
+
+
+def _stop_with_idle_keep_alive_clients(examples, signum):
+    server = http_hello(until_stdin_closes=False)
+
+    async def main():
+        clients = []
+        for _ in range(10):
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            await asyncio.wait_for(reader.readuntil(b"Hello, world!\n"), TIMEOUT)
+            clients.append((reader, writer))  # kept alive, idle
+        server.proc.send_signal(signum)
+        for reader, writer in clients:
+            rest = await asyncio.wait_for(reader.read(), TIMEOUT)  # the server closes each one
+            assert rest == b"", rest
+            writer.close()
+
+    asyncio.run(main())
+    code = server.proc.wait(timeout=10)
+    out = server.proc.stdout.read()
+    assert code == 0, (code, out)
+    assert "closing 10 connection(s)" in out, out
+    assert "stopped" in out, out
+
+
+def sigint_stops_the_server_and_its_10_idle_keep_alive_clients_with_exit_0(examples):
+    _stop_with_idle_keep_alive_clients(examples, signal.SIGINT)
+
+
+def sigterm_stops_the_server_and_its_10_idle_keep_alive_clients_with_exit_0(examples):
+    _stop_with_idle_keep_alive_clients(examples, signal.SIGTERM)
+
+
+def echo_server_tells_a_client_whose_line_is_too_long_and_logs_one_line(examples):
+    server = Example(os.path.join(examples, "echo", "echo_server"))
+    # (stderr is the test's own: the one log line shows up in the test output)
+    reply = asyncio.run(raw_exchange(server.port, b"x" * 100000 + b"\n", half_close=False))
+    ok = asyncio.run(raw_exchange(server.port, b"still here\n"))
+    server.stop()
+    assert reply == b"error: line longer than 65536 bytes\n", reply[:200]
+    assert ok == b"still here\n", ok
+
+
 if __name__ == "__main__":
     test = globals()[sys.argv[1]]
+    EXAMPLES = sys.argv[2]
     test(sys.argv[2])
     print("passed:", sys.argv[1])
