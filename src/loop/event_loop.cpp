@@ -71,7 +71,11 @@ EventLoop* running_loop() noexcept { return tls_running_loop; }
 }  // namespace detail
 
 EventLoop& get_running_loop() {
-  if (tls_running_loop == nullptr) throw RuntimeError("no running event loop");
+  if (tls_running_loop == nullptr) {
+    throw RuntimeError(
+        "no running event loop: create_task(), sleep() and the other asyncio functions run inside a "
+        "loop; start one with asyncio::run(main()) and call them from the coroutines it runs");
+  }
   return *tls_running_loop;
 }
 

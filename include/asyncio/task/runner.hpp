@@ -129,7 +129,9 @@ class Runner {
   template <class A>
   auto run(A&& coro) {
     if (detail::running_loop() != nullptr)
-      throw RuntimeError("Runner.run() cannot be called from a running event loop");
+      throw RuntimeError(
+          "Runner.run() cannot be called from a running event loop: inside a coroutine, co_await the "
+          "coroutine (or create_task() it) instead");
     EventLoop& loop = get_loop();
     auto main = detail::main_future(loop, std::forward<A>(coro));
     detail::SigintGuard guard(loop, main);
@@ -168,7 +170,9 @@ class Runner {
 template <class A>
 auto run(A&& coro, LoopOptions options = {}) {
   if (detail::running_loop() != nullptr)
-    throw RuntimeError("asyncio::run() cannot be called from a running event loop");
+    throw RuntimeError(
+        "asyncio::run() cannot be called from a running event loop: inside a coroutine, co_await the "
+        "coroutine (or create_task() it) instead");
   Runner runner(options);
   return runner.run(std::forward<A>(coro));
 }
