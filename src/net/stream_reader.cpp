@@ -56,6 +56,7 @@ void StreamBuffer::append(std::string&& bytes) {
 }
 
 std::string StreamBuffer::take(std::size_t n) {
+  consumed_ += n;
   // All of it, from the front, large, and filling at least half of the allocation: hand the
   // allocation over instead of copying. Below kMoveThreshold a copy is cheaper: the result costs
   // one allocation either way, and a kept buffer takes the next append without reallocating.
@@ -71,6 +72,7 @@ std::string StreamBuffer::take(std::size_t n) {
 
 void StreamBuffer::unread(std::string&& bytes) {
   if (bytes.empty()) return;
+  consumed_ -= bytes.size();
   if (empty()) {
     data_ = std::move(bytes);
     start_ = 0;
@@ -120,6 +122,7 @@ void detail::LineWait::forget_task() noexcept {
 
 bool detail::LineWait::still_waiting() noexcept {
   if (reader == nullptr) return true;  // the reader went: nothing will end this read (see ~StreamReader)
+  if (reader->buffer_.consumed() == woken_at) return false;  // nothing read since the wake-up
   if (reader->line_read_can_end() || reader->waiter_ || reader->line_waiter_ != nullptr) return false;
   if (reader->paused_) {  // as begin_wait
     reader->paused_ = false;
@@ -131,8 +134,22 @@ bool detail::LineWait::still_waiting() noexcept {
 
 bool StreamReader::line_read_can_end() const noexcept {
   if (exception_ || eof_ || buffer_.size() > limit_) return true;
-  const std::string_view buffered = buffer_.view();
-  return std::memchr(buffered.data(), '\n', buffered.size()) != nullptr;
+  // The scans stop their clean prefix at the newline they find: usually that byte is the answer.
+  const std::string_view unscanned = buffer_.view().substr(newline_free_prefix());
+  if (!unscanned.empty() && unscanned.front() == '\n') return true;
+  return std::memchr(unscanned.data(), '\n', unscanned.size()) != nullptr;
+}
+
+bool StreamReader::chunk_has_newline(std::string_view data) noexcept {
+  const void* newline = std::memchr(data.data(), '\n', data.size());
+  const std::uint64_t end = buffer_.consumed() + buffer_.size();
+  // (An offset behind the buffer's start means a clean prefix of nothing, which an empty buffer
+  // still lets the chunk extend.)
+  if (std::max(newline_free_to_, buffer_.consumed()) >= end) {  // the clean prefix reaches the chunk
+    newline_free_to_ =
+        end + (newline ? static_cast<std::size_t>(static_cast<const char*>(newline) - data.data()) : data.size());
+  }
+  return newline != nullptr;
 }
 
 void StreamReader::another_read_waits(const char* function) {
@@ -195,7 +212,9 @@ void StreamReader::set_exception(std::exception_ptr exception) {
 void StreamReader::wakeup_waiter() {
   if (line_waiter_ != nullptr) {
     // The task keeps its LineWait (wait->task) until it runs: still_waiting() decides then.
-    std::exchange(line_waiter_, nullptr)->task->wake_external_hint();
+    detail::LineWait* wait = std::exchange(line_waiter_, nullptr);
+    wait->woken_at = buffer_.consumed();
+    wait->task->wake_external_hint();
     return;
   }
   if (!waiter_) return;
@@ -224,7 +243,7 @@ void StreamReader::feed_eof() {
 void StreamReader::feed_data(std::string_view data) {
   if (eof_) throw RuntimeError("feed_data after feed_eof");
   if (data.empty()) return;
-  const bool wake = line_waiter_ == nullptr || std::memchr(data.data(), '\n', data.size()) != nullptr;
+  const bool wake = line_waiter_ == nullptr || chunk_has_newline(data);
   buffer_.append(data);
   if (wake || buffer_.size() > limit_) wakeup_waiter();
   if (transport_ != nullptr && !paused_ && buffer_.size() > 2 * limit_) {
@@ -236,7 +255,7 @@ void StreamReader::feed_data(std::string_view data) {
 void StreamReader::feed_data(std::string&& data) {
   if (eof_) throw RuntimeError("feed_data after feed_eof");
   if (data.empty()) return;
-  const bool wake = line_waiter_ == nullptr || data.find('\n') != std::string::npos;
+  const bool wake = line_waiter_ == nullptr || chunk_has_newline(data);
   buffer_.append(std::move(data));
   if (wake || buffer_.size() > limit_) wakeup_waiter();
   if (transport_ != nullptr && !paused_ && buffer_.size() > 2 * limit_) {
@@ -348,7 +367,9 @@ Coro<std::string> StreamReader::read_slow(std::ptrdiff_t n) {
       std::string bytes;
       bool done = false;
       ~Taken() {
-        if (!done && !bytes.empty()) reader.buffer_.unread(std::move(bytes));
+        if (done || bytes.empty()) return;
+        reader.buffer_.unread(std::move(bytes));
+        reader.newline_free_to_ = reader.buffer_.consumed();  // the bytes put back were never scanned
       }
     } all{*this, {}};
     for (;;) {
@@ -436,14 +457,18 @@ std::size_t StreamReader::until_scan(const detail::Separators* separators, bool 
   const std::string_view buffer = buffer_.view();
   if (separators == nullptr) {
     // readline: one byte, a memchr. (CPython's loop below with seplen 1: `offset` stays 0 until
-    // the first miss, after which it is the buffer's length.)
-    if (!buffer.empty() && buffer.size() > offset) {
-      const std::size_t at = buffer.find('\n', offset);
-      if (at != std::string_view::npos) {
-        if (at > limit_) overrun("Separator is found, but chunk is longer than limit", at, line_mode);
-        return at + 1;
-      }
+    // the first miss, after which it is the buffer's length.) What is known to hold no newline is
+    // not scanned again.
+    offset = std::max(offset, newline_free_prefix());
+    const std::size_t at = buffer.size() > offset ? buffer.find('\n', offset) : std::string_view::npos;
+    if (at != std::string_view::npos) {
+      newline_free_to_ = buffer_.consumed() + at;
+      if (at > limit_) overrun("Separator is found, but chunk is longer than limit", at, line_mode);
+      return at + 1;
+    }
+    if (!buffer.empty()) {  // no newline in the buffer (some of it seen by an earlier scan)
       offset = buffer.size();
+      newline_free_to_ = buffer_.consumed() + offset;
       if (offset > limit_) overrun("Separator is not found, and chunk exceed the limit", offset, line_mode);
     }
   } else {

@@ -28,6 +28,7 @@
 /// without copying. Zero-copy, not in Python: read_view() and readline_view() return views into
 /// the buffer, valid until the reader is next used (in practice, until the task next suspends).
 
+#include <algorithm>
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
@@ -104,6 +105,9 @@ class LineWait final : public ExternalWait {
 
   StreamReader* reader = nullptr;
   TaskBase* task = nullptr;  // set from parking until the task resumes or is forgotten
+  /// The reader's consumed() when it woke the task: while it is unchanged, nothing was read since,
+  /// so what woke the task is still there (the common case, answered without a scan).
+  std::uint64_t woken_at = 0;
 };
 
 class StreamBuffer {
@@ -112,6 +116,9 @@ class StreamBuffer {
   static constexpr std::size_t kMoveThreshold = 4096;
 
   [[nodiscard]] std::size_t size() const noexcept { return data_.size() - start_; }
+  /// How many bytes have left the front so far (less any put back): the stream offset of the
+  /// first unread byte. Positions in the stream stay valid however much is read.
+  [[nodiscard]] std::uint64_t consumed() const noexcept { return consumed_; }
   [[nodiscard]] bool empty() const noexcept { return start_ == data_.size(); }
   [[nodiscard]] std::string_view view() const noexcept { return std::string_view(data_).substr(start_); }
 
@@ -123,9 +130,12 @@ class StreamBuffer {
   /// Puts `bytes` back in front of the unread bytes (a read that took them did not complete).
   void unread(std::string&& bytes);
   /// Discards the first `n` bytes (n <= size()).
-  void consume(std::size_t n) noexcept { start_ += n; }
+  void consume(std::size_t n) noexcept {
+    start_ += n;
+    consumed_ += n;
+  }
   /// Discards everything.
-  void clear() noexcept { start_ = data_.size(); }
+  void clear() noexcept { consume(size()); }
   /// Makes room for `n` unread bytes, so that appends up to that size do not reallocate.
   void reserve(std::size_t n);
 
@@ -135,6 +145,7 @@ class StreamBuffer {
 
   std::string data_;
   std::size_t start_ = 0;
+  std::uint64_t consumed_ = 0;
 };
 
 }  // namespace detail
@@ -444,6 +455,21 @@ class StreamReader {
   /// (and feed_eof, set_exception as always). CPython wakes the reader for every chunk and lets
   /// it scan and wait again; the outcome is the same, without a resumption per chunk.
   detail::LineWait* line_waiter_ = nullptr;
+  /// A stream offset (see StreamBuffer::consumed) up to which the buffered bytes are known to hold
+  /// no newline, so that a line read's scans start there: feed_data looks at each chunk while a
+  /// line read waits, and a scan that finds no newline records how far it looked. Being an offset
+  /// in the stream, not in the buffer, reads that take bytes cannot make it wrong (at worst it
+  /// falls behind the buffer's start and counts for nothing); bytes put back reset it.
+  std::uint64_t newline_free_to_ = 0;
+  /// Bytes at the front of the buffer known to hold no newline.
+  [[nodiscard]] std::size_t newline_free_prefix() const noexcept {
+    const std::uint64_t consumed = buffer_.consumed();
+    if (newline_free_to_ <= consumed) return 0;
+    return static_cast<std::size_t>(std::min<std::uint64_t>(newline_free_to_ - consumed, buffer_.size()));
+  }
+  /// feed_data's look at a chunk `data` about to be appended while a line read waits: whether it
+  /// holds a newline (the read can end), extending newline_free_to_ over the clean bytes.
+  bool chunk_has_newline(std::string_view data) noexcept;
   ReadTransport* transport_ = nullptr;
   bool eof_ = false;
   bool paused_ = false;
