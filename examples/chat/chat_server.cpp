@@ -12,6 +12,7 @@
 
 #include <list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -64,14 +65,15 @@ int next_id = 1;
 asyncio::Coro<void> read_lines(std::shared_ptr<asyncio::StreamReader> reader, std::shared_ptr<Client> me,
                                double idle_timeout) {
   asyncio::EventLoop& loop = asyncio::get_running_loop();
-  auto deadline = asyncio::timeout(idle_timeout);
+  const bool timed = idle_timeout > 0;
+  auto deadline = asyncio::timeout(timed ? std::optional<double>(idle_timeout) : std::nullopt);
   co_await deadline.run([&]() -> asyncio::Coro<void> {
     for (;;) {
       std::string line = co_await reader->readline();
       if (line.empty()) co_return;  // EOF: the client left
       if (line.back() != '\n') line += '\n';
       room.broadcast(me.get(), me->name + ": " + line);
-      deadline.reschedule(loop.time() + idle_timeout);
+      if (timed) deadline.reschedule(loop.time() + idle_timeout);
     }
   });
 }

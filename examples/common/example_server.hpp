@@ -24,7 +24,8 @@ struct ServerArgs {
   std::uint16_t port = 0;
   bool until_stdin_closes = false;
   /// A connection that sends nothing for this long is closed (a real server's keep-alive or read
-  /// timeout: idle clients must not hold descriptors forever).
+  /// timeout: idle clients must not hold descriptors forever). 0: never (for benchmarks comparing
+  /// with servers that have no timeout).
   double idle_timeout = 60;
 };
 

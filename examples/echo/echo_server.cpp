@@ -1,7 +1,7 @@
 // An echo server on asyncio streams: every line a client sends comes back to it.
 //
 //   echo_server [host] [port] [--idle-timeout SECONDS]
-//               (defaults: 127.0.0.1, 0 (a port the kernel picks), 60 s between lines)
+//               (defaults: 127.0.0.1, 0 (a port the kernel picks), 60 s between lines; 0: none)
 //
 // Prints "serving on HOST:PORT" once it listens, so that a script (or a test) can connect. Stops
 // on SIGINT (asyncio::run turns it into cancellation of the main task) or when stdin closes if
@@ -10,6 +10,7 @@
 #include <asyncio/asyncio.hpp>
 
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -23,17 +24,23 @@ namespace {
 asyncio::Coro<void> handle(std::shared_ptr<asyncio::StreamReader> reader, asyncio::StreamWriter writer,
                            double idle_timeout) {
   asyncio::EventLoop& loop = asyncio::get_running_loop();
-  auto deadline = asyncio::timeout(idle_timeout);
+  const bool timed = idle_timeout > 0;
+  auto deadline = asyncio::timeout(timed ? std::optional<double>(idle_timeout) : std::nullopt);
+  auto echo_lines = [&]() -> asyncio::Coro<void> {
+    for (;;) {
+      std::string_view line = co_await reader->readline_view();  // a view: no copy per line
+      if (line.empty()) break;                                   // EOF
+      writer.write(line);
+      co_await writer.drain();
+      if (timed) deadline.reschedule(loop.time() + idle_timeout);
+    }
+  };
   try {
-    co_await deadline.run([&]() -> asyncio::Coro<void> {
-      for (;;) {
-        std::string_view line = co_await reader->readline_view();  // a view: no copy per line
-        if (line.empty()) break;                                   // EOF
-        writer.write(line);
-        co_await writer.drain();
-        deadline.reschedule(loop.time() + idle_timeout);
-      }
-    });
+    if (timed) {
+      co_await deadline.run(echo_lines);
+    } else {
+      co_await echo_lines();
+    }
   } catch (const asyncio::TimeoutError&) {
     // Idle (or trickling a line byte by byte) for too long: close it, as a real server does.
   } catch (const asyncio::ConnectionError&) {

@@ -154,10 +154,12 @@ class Connection {
 
   // Reads and parses the next head. Empty when the connection is to end: the client left between
   // requests (nothing to say), or the head was malformed, truncated or too large (answered).
+  // Deadlines: idle_timeout for a head to begin, then header_timeout from its first incomplete
+  // parse. A head that arrives whole is parsed once and moves no deadline beyond the idle one.
   asyncio::Coro<std::optional<Head>> read_head() {
     asyncio::EventLoop& loop = asyncio::get_running_loop();
-    phase_ = buffer_.empty() ? Phase::idle : Phase::request;  // a pipelined head has begun
-    deadline_.reschedule(loop.time() + (buffer_.empty() ? options_.idle_timeout : options_.header_timeout));
+    phase_ = Phase::idle;
+    bool waiting_set = false;  // the idle deadline, once per head
     for (;;) {
       if (!buffer_.empty()) {
         const ParseResult parsed = parse_request(buffer_);
@@ -171,22 +173,20 @@ class Connection {
           refuse(parse_error_response(parsed));
           co_return std::nullopt;
         }
+        if (phase_ == Phase::idle) {
+          phase_ = Phase::request;
+          deadline_.reschedule(loop.time() + options_.header_timeout);
+        }
+      } else if (!waiting_set) {
+        deadline_.reschedule(loop.time() + options_.idle_timeout);
+        waiting_set = true;
       }
-      const bool was_empty = buffer_.empty();
       std::string_view chunk = co_await reader_.read_view(kReadSize);
       if (chunk.empty()) {  // EOF: between requests the client is leaving; inside one it is a truncation
         if (!buffer_.empty()) refuse(error_response(400, "Bad Request", "truncated request"));
         co_return std::nullopt;
       }
       buffer_.append(chunk);
-      // The head began: from its first byte it has header_timeout to complete. Rescheduled only
-      // when it does not complete at once, so a whole head in one read costs no timer update.
-      if (was_empty) {
-        phase_ = Phase::request;
-        if (parse_request(buffer_).status == ParseStatus::incomplete) {
-          deadline_.reschedule(loop.time() + options_.header_timeout);
-        }
-      }
     }
   }
 
