@@ -297,6 +297,9 @@ void TaskBase::step() noexcept {
   if (must_cancel_) {
     pending = make_cancelled_error();
     must_cancel_ = false;
+    // CPython's __wakeup reads the awaited future's result before the cancellation is thrown in,
+    // which marks its exception retrieved: it must not be reported as never retrieved later.
+    if (FutureBase* f = fut_waiter(); f != nullptr && f->done() && !f->cancelled()) (void)f->exception();
   }
   set_waiter(nullptr);
   set_wait(TaskWait::none);

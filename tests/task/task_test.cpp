@@ -632,4 +632,24 @@ TEST(Task, ADeepChainOfNestedAwaitsInATaskUsesConstantStack) {
   EXPECT_EQ(depth, 100'000);
 }
 
+TEST(Task, ATaskWokenByAFailedFutureWhileCancelledStillRetrievesTheFuturesException) {
+  // CPython's Task.__wakeup calls future.result() before throwing the cancellation in.
+  EventLoop loop(virtual_clock());
+  HandlerCapture handler(loop);
+  loop.run_until_complete([]() -> Coro<void> {
+    Task<void> child = asyncio::create_task([]() -> Coro<void> {
+      co_await asyncio::sleep(0);
+      throw std::runtime_error("boom");
+    });
+    Task<void> parent = asyncio::create_task([child]() -> Coro<void> { co_await asyncio::gather(child); });
+    Task<void> killer = asyncio::create_task([parent]() mutable -> Coro<void> {
+      co_await asyncio::sleep(0);    // the same iteration as the child's failure, before gather hears of it
+      EXPECT_TRUE(parent.cancel());  // gather has no child left to cancel: the parent's cancel is pending
+    });
+    co_await killer;
+    EXPECT_THROW(co_await parent, CancelledError);
+  });
+  EXPECT_TRUE(handler.contexts().empty());
+}
+
 }  // namespace

@@ -21,8 +21,11 @@
 ///    they failed, then the body's own error if it raised one (other than that CancelledError).
 ///  - The body raising cancels the children; its error joins the group (even alone).
 ///  - The parent cancelled from outside: the children are cancelled and waited for, then the
-///    CancelledError propagates (with its message), unless errors were collected: they win, and
-///    the parent is cancelled again so that the cancellation is not lost (cancelling() unchanged).
+///    CancelledError propagates (with its message), unless children's errors were collected: they
+///    win, and the parent is cancelled again so that the cancellation is not lost (cancelling()
+///    unchanged). As in CPython (gh-155433), the body's own error is added to the group only when
+///    the group raises one: after cancel(), a body that raises while the parent is cancelled from
+///    outside ends the group with that CancelledError, and the body's error is lost.
 ///  - The group's own cancellation of the parent is withdrawn with uncancel() before run()
 ///    returns, so nested groups and timeouts each swallow only their own cancellation.
 ///  - cancel() (CPython main) cancels the children and the body and ends the group without an
