@@ -115,21 +115,48 @@ class StreamReader::WaitScope {
   StreamReader& reader_;
 };
 
-void detail::LineWait::forget_task() noexcept {
+/// Where a scan for a separator stopped, as a stream offset (see until()).
+class StreamReader::ScanPosition {
+ public:
+  explicit ScanPosition(const StreamReader& reader) noexcept
+      : to_(reader.buffer_.consumed()), rewinds_(reader.rewinds_) {}
+  /// The bytes at the front of the buffer already scanned (none once bytes were put back).
+  [[nodiscard]] std::size_t offset(const StreamReader& reader) noexcept {
+    const std::uint64_t consumed = reader.buffer_.consumed();
+    if (rewinds_ != reader.rewinds_) {
+      rewinds_ = reader.rewinds_;
+      to_ = consumed;
+    }
+    return to_ > consumed ? static_cast<std::size_t>(std::min<std::uint64_t>(to_ - consumed, reader.buffer_.size()))
+                          : 0;
+  }
+  void store(const StreamReader& reader, std::size_t offset) noexcept { to_ = reader.buffer_.consumed() + offset; }
+
+ private:
+  std::uint64_t to_;
+  std::uint64_t rewinds_;
+};
+
+void detail::ReadWait::forget_task() noexcept {
   task = nullptr;
-  if (reader != nullptr && reader->line_waiter_ == this) reader->line_waiter_ = nullptr;
+  if (reader != nullptr && reader->task_waiter_ == this) reader->task_waiter_ = nullptr;
 }
 
-bool detail::LineWait::still_waiting() noexcept {
+bool detail::ReadWait::still_waiting() noexcept {
   if (reader == nullptr) return true;  // the reader went: nothing will end this read (see ~StreamReader)
   if (reader->buffer_.consumed() == woken_at) return false;  // nothing read since the wake-up
-  if (reader->line_read_can_end() || reader->waiter_ || reader->line_waiter_ != nullptr) return false;
+  if (reader->task_read_can_end(*this) || reader->waiter_ || reader->task_waiter_ != nullptr) return false;
   if (reader->paused_) {  // as begin_wait
     reader->paused_ = false;
     reader->transport_->resume_reading();
   }
-  reader->line_waiter_ = this;
+  reader->task_waiter_ = this;
   return true;
+}
+
+bool StreamReader::task_read_can_end(const detail::ReadWait& wait) const noexcept {
+  if (wait.line) return line_read_can_end();
+  return exception_ || eof_ || !buffer_.empty();
 }
 
 bool StreamReader::line_read_can_end() const noexcept {
@@ -156,19 +183,19 @@ void StreamReader::another_read_waits(const char* function) {
   throw RuntimeError(std::string(function) + "() called while another coroutine is already waiting for incoming data");
 }
 
-void StreamReader::begin_line_wait(detail::LineWait& wait, detail::TaskBase& task) {
-  if (waiter_ || line_waiter_ != nullptr) another_read_waits("readuntil");
+void StreamReader::begin_task_wait(detail::ReadWait& wait, detail::TaskBase& task, const char* function) {
+  if (waiter_ || task_waiter_ != nullptr) another_read_waits(function);
   if (paused_) {  // as begin_wait
     paused_ = false;
     transport_->resume_reading();
   }
   wait.reader = this;
   wait.task = &task;
-  line_waiter_ = &wait;
+  task_waiter_ = &wait;
 }
 
 Future<void> StreamReader::begin_wait(const char* function) {
-  if (waiter_ || line_waiter_ != nullptr) another_read_waits(function);
+  if (waiter_ || task_waiter_ != nullptr) another_read_waits(function);
   // Waiting while paused would deadlock (readexactly(n) with n > 2 * limit needs more than the
   // pause allows): resume first, as CPython does.
   if (paused_) {
@@ -190,7 +217,7 @@ void StreamReader::end_wait(const Future<void>& waiter, bool woken) noexcept {
 }
 
 StreamReader::~StreamReader() {
-  if (line_waiter_ != nullptr) line_waiter_->reader = nullptr;
+  if (task_waiter_ != nullptr) task_waiter_->reader = nullptr;
 }
 
 StreamReader::StreamReader(std::ptrdiff_t limit) : limit_(static_cast<std::size_t>(limit)) {
@@ -200,7 +227,7 @@ StreamReader::StreamReader(std::ptrdiff_t limit) : limit_(static_cast<std::size_
 void StreamReader::set_exception(std::exception_ptr exception) {
   exception_ = exception;
   if (!exception) return;
-  if (line_waiter_ != nullptr) {  // its read raises exception_ when it resumes
+  if (task_waiter_ != nullptr) {  // its read raises exception_ when it resumes
     wakeup_waiter();
     return;
   }
@@ -210,9 +237,9 @@ void StreamReader::set_exception(std::exception_ptr exception) {
 }
 
 void StreamReader::wakeup_waiter() {
-  if (line_waiter_ != nullptr) {
-    // The task keeps its LineWait (wait->task) until it runs: still_waiting() decides then.
-    detail::LineWait* wait = std::exchange(line_waiter_, nullptr);
+  if (task_waiter_ != nullptr) {
+    // The task keeps its ReadWait (wait->task) until it runs: still_waiting() decides then.
+    detail::ReadWait* wait = std::exchange(task_waiter_, nullptr);
     wait->woken_at = buffer_.consumed();
     wait->task->wake_external_hint();
     return;
@@ -243,7 +270,7 @@ void StreamReader::feed_eof() {
 void StreamReader::feed_data(std::string_view data) {
   if (eof_) throw RuntimeError("feed_data after feed_eof");
   if (data.empty()) return;
-  const bool wake = line_waiter_ == nullptr || chunk_has_newline(data);
+  const bool wake = task_waiter_ == nullptr || !task_waiter_->line || chunk_has_newline(data);
   buffer_.append(data);
   if (wake || buffer_.size() > limit_) wakeup_waiter();
   if (transport_ != nullptr && !paused_ && buffer_.size() > 2 * limit_) {
@@ -255,7 +282,7 @@ void StreamReader::feed_data(std::string_view data) {
 void StreamReader::feed_data(std::string&& data) {
   if (eof_) throw RuntimeError("feed_data after feed_eof");
   if (data.empty()) return;
-  const bool wake = line_waiter_ == nullptr || chunk_has_newline(data);
+  const bool wake = task_waiter_ == nullptr || !task_waiter_->line || chunk_has_newline(data);
   buffer_.append(std::move(data));
   if (wake || buffer_.size() > limit_) wakeup_waiter();
   if (transport_ != nullptr && !paused_ && buffer_.size() > 2 * limit_) {
@@ -370,6 +397,9 @@ Coro<std::string> StreamReader::read_slow(std::ptrdiff_t n) {
         if (done || bytes.empty()) return;
         reader.buffer_.unread(std::move(bytes));
         reader.newline_free_to_ = reader.buffer_.consumed();  // the bytes put back were never scanned
+        ++reader.rewinds_;
+        // Another read may have started waiting since these bytes were taken: they may end it.
+        reader.wakeup_waiter();
       }
     } all{*this, {}};
     for (;;) {
@@ -393,10 +423,12 @@ Coro<std::string> StreamReader::read_slow(std::ptrdiff_t n) {
     co_return std::move(all.bytes);
   }
 
-  if (buffer_.empty() && !eof_) {
+  // A wake-up is a hint: another task may have taken the data first.
+  while (buffer_.empty() && !eof_) {
     WaitScope wait(*this, "read");
     co_await wait.future;
     wait.woken = true;
+    if (exception_) std::rethrow_exception(exception_);
   }
   co_return finish_read(static_cast<std::size_t>(n));
 }
@@ -404,10 +436,11 @@ Coro<std::string> StreamReader::read_slow(std::ptrdiff_t n) {
 Coro<std::string_view> StreamReader::read_view_slow(std::size_t n) {
   if (exception_) std::rethrow_exception(exception_);
   if (n == 0) co_return std::string_view();
-  if (buffer_.empty() && !eof_) {
+  while (buffer_.empty() && !eof_) {
     WaitScope wait(*this, "read_view");
     co_await wait.future;
     wait.woken = true;
+    if (exception_) std::rethrow_exception(exception_);
   }
   co_return finish_read_view(n);
 }
@@ -515,13 +548,17 @@ Coro<std::string> StreamReader::until(detail::Separators separators, bool line_m
   if (separators[0].empty()) throw ValueError("Separator should be at least one-byte string");
   if (exception_) std::rethrow_exception(exception_);
 
-  // `offset`: how many bytes at the front are known to hold no separator (CPython's), so data
-  // already scanned is not scanned again after each feed.
-  std::size_t offset = 0;
+  // How far the buffer is known to hold no separator (CPython's `offset`), so that data already
+  // scanned is not scanned again after each feed. Kept as a stream offset: CPython's offset into
+  // the buffer goes stale when another task reads from the front meanwhile, and then hides a
+  // separator (the read hangs) or skips one (it returns several lines as one).
+  ScanPosition scanned(*this);
   const detail::Separators* list = line_mode ? nullptr : &separators;
   for (;;) {
+    std::size_t offset = scanned.offset(*this);
     const std::size_t n = until_scan(list, line_mode, offset);
     if (n != std::string_view::npos) co_return take(n);
+    scanned.store(*this, offset);
     WaitScope wait(*this, "readuntil");
     co_await wait.future;
     wait.woken = true;
@@ -530,10 +567,12 @@ Coro<std::string> StreamReader::until(detail::Separators separators, bool line_m
 
 Coro<std::string_view> StreamReader::readline_view_slow() {
   if (exception_) std::rethrow_exception(exception_);
-  std::size_t offset = 0;
+  ScanPosition scanned(*this);
   for (;;) {
+    std::size_t offset = scanned.offset(*this);
     const std::size_t n = until_scan(nullptr, true, offset);
     if (n != std::string_view::npos) co_return finish_read_view(n);
+    scanned.store(*this, offset);
     WaitScope wait(*this, "readuntil");
     co_await wait.future;
     wait.woken = true;
@@ -546,7 +585,10 @@ std::string StreamReader::repr() const {
   if (eof_) s += " eof";
   if (limit_ != stream_default_limit) s += " limit=" + std::to_string(limit_);
   if (waiter_) s += " waiter=" + waiter_.repr();
-  if (line_waiter_ != nullptr) s += " waiter=<line read of " + line_waiter_->task->repr() + ">";
+  if (task_waiter_ != nullptr) {
+    s += std::string(" waiter=<") + (task_waiter_->line ? "line read" : "read") + " of " + task_waiter_->task->repr() +
+         ">";
+  }
   if (exception_) s += " exception=" + detail::describe_exception(exception_);
   if (transport_ != nullptr) s += " transport=<" + detail::type_name(typeid(*transport_)) + ">";
   if (paused_) s += " paused";

@@ -980,6 +980,97 @@ TEST(StreamReader, AReadlineAtEofNeverReturnsALineLongerThanTheLimit) {
   });
 }
 
+TEST(StreamReader, AWokenReadWhoseBytesAnotherTaskTookFirstWaitsAgainInsteadOfReturningEof) {
+  run_virtual_watched([]() -> Coro<void> {
+    StreamReader stream;
+    auto first = create_task([&stream]() -> Coro<std::string> { co_return co_await stream.read(1); });
+    co_await sleep(0);
+    stream.feed_data(std::string_view("\n"));   // wakes `first`...
+    EXPECT_EQ(co_await stream.read(10), "\n");  // ...but this task reads it first
+    co_await sleep(0);
+    EXPECT_FALSE(first.done());
+    stream.feed_data(std::string_view("x"));
+    EXPECT_EQ(co_await first, "x");
+  });
+}
+
+TEST(StreamReader, AWokenReadAsACoroWhoseBytesAnotherTaskTookFirstWaitsAgain) {
+  run_virtual_watched([]() -> Coro<void> {
+    StreamReader stream;
+    auto first = create_task(stream.read(1));
+    co_await sleep(0);
+    stream.feed_data(std::string_view("a"));
+    EXPECT_EQ(co_await stream.read(10), "a");
+    co_await sleep(0);
+    EXPECT_FALSE(first.done());
+    stream.feed_eof();
+    EXPECT_EQ(co_await first, "");
+  });
+}
+
+TEST(StreamReader, AReadlineAsACoroFindsItsLineAfterAnotherTaskTookBytesWhileItWaited) {
+  // CPython's readuntil keeps an offset into the buffer across its waits, which another task's
+  // read makes stale: it then misses the newline in front of it and waits for ever.
+  run_virtual_watched([]() -> Coro<void> {
+    StreamReader stream(8);
+    auto parked = create_task(stream.readline());
+    co_await sleep(0);
+    stream.feed_data(std::string_view("xyz"));
+    co_await sleep(0);  // it scans 3 bytes and waits
+    EXPECT_EQ(co_await stream.read(2), "xy");
+    stream.feed_data(std::string_view("\n"));
+    EXPECT_EQ(co_await parked, "z\n");
+  });
+}
+
+TEST(StreamReader, AReaduntilFindsItsSeparatorAfterAnotherTaskTookBytesWhileItWaited) {
+  run_virtual_watched([]() -> Coro<void> {
+    StreamReader stream;
+    auto parked = create_task(stream.readuntil("\r\n"));
+    co_await sleep(0);
+    stream.feed_data(std::string_view("abcd"));
+    co_await sleep(0);
+    EXPECT_EQ(co_await stream.read(3), "abc");
+    stream.feed_data(std::string_view("\r\nmore"));
+    EXPECT_EQ(co_await parked, "d\r\n");
+    EXPECT_EQ(stream.buffered(), "more");
+  });
+}
+
+TEST(StreamReader, ALineReadInPlaceAfterACoroReadlineWhoseBytesWereTakenFindsItsNewline) {
+  // A Coro readline scanning from a stale offset once recorded bytes it never looked at as
+  // newline-free for the whole reader: a later readline awaited in place then missed its line.
+  run_virtual_watched([]() -> Coro<void> {
+    StreamReader stream(10);
+    stream.feed_data(std::string_view("\r"));
+    auto parked = create_task(stream.readline());  // scans "\r", waits
+    co_await sleep(0);
+    EXPECT_EQ(co_await stream.read(1), "\r");
+    stream.feed_data(std::string_view("\n"));
+    EXPECT_EQ(co_await parked, "\n");
+    stream.feed_data(std::string_view("next\n"));
+    auto in_place = create_task([&stream]() { return readline_in_place(stream); });
+    co_await sleep(0);
+    EXPECT_TRUE(in_place.done());
+    EXPECT_EQ(co_await in_place, "next\n");
+  });
+}
+
+TEST(StreamReader, BytesPutBackByAFailedReadToEofWakeAReadThatStartedWaitingMeanwhile) {
+  run_virtual_watched([]() -> Coro<void> {
+    StreamReader stream;
+    stream.feed_data(std::string_view("abc"));
+    auto all = create_task(stream.read());  // takes "abc", waits for EOF
+    co_await sleep(0);
+    stream.feed_data(std::string_view("d"));  // wakes `all`
+    EXPECT_EQ(co_await stream.read(1), "d");  // read before `all` runs: `all` must wait again...
+    // ...and since this task now waits too, `all` finds another read waiting: it fails, and
+    // what it took goes back, to this read.
+    EXPECT_EQ(co_await asyncio::wait_for(stream.read(3), 1.0), "abc");
+    EXPECT_THROW(co_await all, RuntimeError);
+  });
+}
+
 // --- the awaitable that read(), read_view(), readexactly() and readline() return ------------------
 
 TEST(StreamReader, AReadAwaitedDirectlyAndCancelledLosesNoDataAndLeavesNoWaiter) {

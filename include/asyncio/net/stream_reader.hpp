@@ -88,19 +88,21 @@ class Separators {
 /// an exhausted buffer or, when the append would reallocate, slides the unread bytes to the
 /// front. Bytes handed out as a view (StreamReader::read_view) therefore stay untouched until the
 /// next append or read.
-/// A line read (readline, readline_view) parked directly on its task, with no Future: the reader
-/// wakes the task only when the read can end (see StreamReader::line_waiter_). Lives in the read's
-/// awaitable, in the waiting coroutine's frame.
-class LineWait final : public ExternalWait {
+/// A read parked directly on its task, with no Future and no frame: a line read (readline,
+/// readline_view), which the reader wakes only when the read can end (see
+/// StreamReader::task_waiter_), or a read of what comes (read(n > 0), read_view), woken by any
+/// data. Lives in the read's awaitable, in the waiting coroutine's frame.
+class ReadWait final : public ExternalWait {
  public:
-  LineWait() = default;
-  LineWait(const LineWait&) = delete;
-  LineWait& operator=(const LineWait&) = delete;
+  explicit ReadWait(bool line) noexcept : line(line) {}
+  ReadWait(const ReadWait&) = delete;
+  ReadWait& operator=(const ReadWait&) = delete;
   /// The task was cancelled or abandoned: the reader must not wake it.
   void forget_task() noexcept override;
-  /// The reader's wake-up is a hint (another task may read the line first): where the task would
-  /// run, parks again unless the read can end now (a line, the limit, EOF, an error) or another
-  /// read now waits (the read then raises RuntimeError, as CPython's second wait does).
+  /// The reader's wake-up is a hint (another task may read the data first): where the task would
+  /// run, parks again unless the read can end now (a line or the limit for a line read, any data
+  /// for the others, EOF, an error) or another read now waits (the read then raises RuntimeError,
+  /// as CPython's second wait does).
   bool still_waiting() noexcept override;
 
   StreamReader* reader = nullptr;
@@ -108,6 +110,7 @@ class LineWait final : public ExternalWait {
   /// The reader's consumed() when it woke the task: while it is unchanged, nothing was read since,
   /// so what woke the task is still there (the common case, answered without a scan).
   std::uint64_t woken_at = 0;
+  const bool line;  // waits for a line, else for any data
 };
 
 class StreamBuffer {
@@ -163,8 +166,8 @@ class StreamReader {
   /// What read(), read_view(), readexactly(), readline() and readline_view() return: an awaitable
   /// (of std::string, or std::string_view for the views) that completes without a coroutine frame
   /// when the buffer already answers (data buffered, EOF, an error), as Python's read does without
-  /// suspending. Otherwise read(n > 0) and read_view() park the task on the reader's waiter
-  /// directly, and the others run CPython's loop as a Coro in place. Like a
+  /// suspending. Otherwise, in a task, read(n > 0), read_view(), readline() and readline_view()
+  /// park the task directly, and the others run CPython's loop as a Coro in place. Like a
   /// coroutine object it does nothing until awaited and can be awaited once; it is also a callable
   /// returning the whole operation as a Coro<T>, and converts to one, so create_task(r.read(10)),
   /// wait_for(r.readline(), t) and `Coro<std::string> c = r.read();` work. The reader must outlive
@@ -188,11 +191,11 @@ class StreamReader {
     };
 
     /// Movable until awaited (create_task moves it into the task).
-    Op(Op&& other) noexcept : reader_(other.reader_), n_(other.n_), kind_(other.kind_), used_(other.used_) {}
+    Op(Op&& other) noexcept
+        : reader_(other.reader_), n_(other.n_), kind_(other.kind_), used_(other.used_), wait_(other.wait_.line) {}
     Op& operator=(const Op&) = delete;
     ~Op() {
-      if (waiter_) reader_->end_wait(waiter_, false);
-      if (line_.task != nullptr) line_.forget_task();  // the frame went while parked
+      if (wait_.task != nullptr) wait_.forget_task();  // the frame went while parked
     }
 
     Awaiter operator co_await() & noexcept { return Awaiter(*this); }
@@ -207,7 +210,8 @@ class StreamReader {
 
    private:
     friend class StreamReader;
-    Op(StreamReader& reader, OpKind kind, std::ptrdiff_t n) noexcept : reader_(&reader), n_(n), kind_(kind) {}
+    Op(StreamReader& reader, OpKind kind, std::ptrdiff_t n) noexcept
+        : reader_(&reader), n_(n), kind_(kind), wait_(kind == OpKind::readline_view || kind == OpKind::readline) {}
 
     void use() {
       if (used_) throw RuntimeError("cannot reuse already awaited coroutine");
@@ -217,14 +221,14 @@ class StreamReader {
       use();
       return reader_->try_now(kind_, n_, result_);
     }
-    /// One wait suffices: after it, whatever is buffered (or EOF) is the answer.
-    [[nodiscard]] bool single_wait() const noexcept {
-      return kind_ == OpKind::read_view || (kind_ == OpKind::read && n_ > 0);
+    /// Reads that park on their task when they must wait: one wait ends them (the reader wakes a
+    /// line read only when it can end, the others for any data, and re-checks where the task runs),
+    /// so they need no coroutine frame of their own.
+    [[nodiscard]] bool parks_on_task() const noexcept {
+      return wait_.line || kind_ == OpKind::read_view || (kind_ == OpKind::read && n_ > 0);
     }
-    /// A line read parks once too: the reader wakes it only when the wait can end (see
-    /// StreamReader::line_waiter_), so the read needs no coroutine frame of its own.
-    [[nodiscard]] bool line_wait() const noexcept {
-      return kind_ == OpKind::readline_view || kind_ == OpKind::readline;
+    [[nodiscard]] const char* function() const noexcept {
+      return wait_.line ? "readuntil" : kind_ == OpKind::read ? "read" : "read_view";
     }
     Coro<T> slow_path() {
       if constexpr (std::is_same_v<T, std::string_view>) {
@@ -236,45 +240,29 @@ class StreamReader {
     }
     template <class P>
     bool suspend(std::coroutine_handle<P> awaiting) {
-      if (single_wait()) {
-        waiter_ = reader_->begin_wait(kind_ == OpKind::read ? "read" : "read_view");
-        parked_.emplace(waiter_.state_ptr());
-        return parked_->await_suspend(awaiting);
-      }
-      if (line_wait()) {
-        if constexpr (std::is_base_of_v<detail::CoroPromiseBase, P>) {
+      if constexpr (std::is_base_of_v<detail::CoroPromiseBase, P>) {
+        if (parks_on_task()) {
           if (detail::Driver* d = awaiting.promise().driver()) {
-            // In a task: park on it directly, the reader wakes it (no Future, no frame).
             auto* task = static_cast<detail::TaskBase*>(d);
-            reader_->begin_line_wait(line_, *task);
+            reader_->begin_task_wait(wait_, *task, function());
             driver_ = d;
-            task->park_external(line_, awaiting);
+            task->park_external(wait_, awaiting);
             return true;
           }
         }
-        // Outside a task, CPython's loop as a Coro (below) waits as often as it has to.
       }
+      // Outside a task, and for the reads that may wait more than once, CPython's loop as a Coro.
       slow_ = slow_path();
       return slow_.operator co_await().await_suspend(awaiting);
     }
     T resume() {
-      if (driver_ != nullptr) {  // parked on the task (a line read): woken or cancelled
-        line_.task = nullptr;
+      if (driver_ != nullptr) {  // parked on the task: woken or cancelled
+        wait_.task = nullptr;
         driver_->raise_pending();  // CancelledError
         // Stepped only when the read can end, or when another read took the wait over (which
         // CPython's next wait would find): this try is conclusive.
-        if (!reader_->try_now(kind_, n_, result_)) reader_->another_read_waits("readuntil");
+        if (!reader_->try_now(kind_, n_, result_)) reader_->another_read_waits(function());
         return std::move(result_);
-      }
-      if (parked_) {
-        parked_->await_resume();  // CancelledError, or the error set_exception() gave
-        reader_->end_wait(waiter_, true);
-        waiter_ = Future<void>();
-        if constexpr (std::is_same_v<T, std::string_view>) {
-          return reader_->finish_read_view(static_cast<std::size_t>(n_));
-        } else {
-          return reader_->finish_read(static_cast<std::size_t>(n_));
-        }
       }
       if (slow_) return slow_.operator co_await().await_resume();
       return std::move(result_);
@@ -285,11 +273,9 @@ class StreamReader {
     OpKind kind_;
     bool used_ = false;
     T result_{};
-    detail::LineWait line_;                                     // a line read parked on its task
-    detail::Driver* driver_ = nullptr;                          // that task, once parked on it
-    Future<void> waiter_;                                       // single wait: the reader's waiter
-    std::optional<detail::FutureAwaiter<void, false>> parked_;  // single wait: parked on waiter_
-    Coro<T> slow_;                                              // the Coro path, once started
+    detail::ReadWait wait_;             // the read parked on its task
+    detail::Driver* driver_ = nullptr;  // that task, once parked on it
+    Coro<T> slow_;                      // the Coro path, once started
   };
 
   /// Python's StreamReader(limit=_DEFAULT_LIMIT). ValueError("Limit cannot be <= 0") unless
@@ -402,6 +388,7 @@ class StreamReader {
 
  private:
   class WaitScope;
+  class ScanPosition;
 
   // The synchronous part of each read (CPython's code up to its first wait): true when the read
   // completes now, with the result in `out` (or throwing its error); false when it must wait.
@@ -440,27 +427,33 @@ class StreamReader {
   /// Whether a parked line read could end now (a line or more than the limit buffered, EOF, an
   /// error).
   [[nodiscard]] bool line_read_can_end() const noexcept;
-  /// A line read parks on `task` (RuntimeError if another read waits; resumes a paused transport).
-  void begin_line_wait(detail::LineWait& wait, detail::TaskBase& task);
-  friend class detail::LineWait;
+  /// A read parks on `task` (RuntimeError naming `function` if another read waits; resumes a
+  /// paused transport).
+  void begin_task_wait(detail::ReadWait& wait, detail::TaskBase& task, const char* function);
+  /// Whether a read parked on its task could end now (see ReadWait::still_waiting).
+  [[nodiscard]] bool task_read_can_end(const detail::ReadWait& wait) const noexcept;
+  friend class detail::ReadWait;
 
   detail::StreamBuffer buffer_;
   std::size_t limit_;
   std::exception_ptr exception_;
   Future<void> waiter_;
-  /// A line read (readline, readline_view) parked on its task, instead of waiter_. While it is
-  /// set the buffer holds no newline and no more than the limit (the read found neither before
-  /// parking, only data without a newline came since, and reads by other tasks only remove
-  /// bytes), so feed_data wakes it only for data holding a newline or a buffer over the limit
-  /// (and feed_eof, set_exception as always). CPython wakes the reader for every chunk and lets
-  /// it scan and wait again; the outcome is the same, without a resumption per chunk.
-  detail::LineWait* line_waiter_ = nullptr;
+  /// A read parked on its task, instead of waiter_. For a line read the buffer then holds no
+  /// newline and no more than the limit (the read found neither before parking, only data without
+  /// a newline came since, and reads by other tasks only remove bytes), so feed_data wakes it only
+  /// for data holding a newline or a buffer over the limit (and feed_eof, set_exception as
+  /// always). CPython wakes the reader for every chunk and lets it scan and wait again; the
+  /// outcome is the same, without a resumption per chunk.
+  detail::ReadWait* task_waiter_ = nullptr;
   /// A stream offset (see StreamBuffer::consumed) up to which the buffered bytes are known to hold
   /// no newline, so that a line read's scans start there: feed_data looks at each chunk while a
   /// line read waits, and a scan that finds no newline records how far it looked. Being an offset
   /// in the stream, not in the buffer, reads that take bytes cannot make it wrong (at worst it
   /// falls behind the buffer's start and counts for nothing); bytes put back reset it.
   std::uint64_t newline_free_to_ = 0;
+  /// How many times bytes were put back in front of the buffer: a scan's position kept across a
+  /// wait (readuntil's offset) is void once this changes, the put-back bytes were never scanned.
+  std::uint64_t rewinds_ = 0;
   /// Bytes at the front of the buffer known to hold no newline.
   [[nodiscard]] std::size_t newline_free_prefix() const noexcept {
     const std::uint64_t consumed = buffer_.consumed();
