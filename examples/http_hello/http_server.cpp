@@ -140,11 +140,19 @@ class Connection {
   // kernel answer with a reset, which can destroy the response before the client reads it; so
   // shut our side down and drop what comes, for a bounded time and amount, until the client closes.
   asyncio::Coro<void> linger() {
-    constexpr double kLingerSeconds = 2;
-    constexpr std::size_t kLingerBytes = 4 * 1024 * 1024;
     phase_ = Phase::linger;
-    if (writer_.can_write_eof()) writer_.write_eof();
     deadline_.reschedule(asyncio::get_running_loop().time() + kLingerSeconds);
+    co_await drop_until_eof();
+  }
+
+ public:
+  static constexpr double kLingerSeconds = 2;
+
+  // The lingering itself, under whatever deadline the caller set: our side shut down, what comes
+  // dropped until the client closes (or 4 MiB have come).
+  asyncio::Coro<void> drop_until_eof() {
+    constexpr std::size_t kLingerBytes = 4 * 1024 * 1024;
+    if (writer_.can_write_eof() && !writer_.is_closing()) writer_.write_eof();
     for (std::size_t dropped = 0; dropped < kLingerBytes;) {
       const std::string_view chunk = co_await reader_.read_view(kReadSize);
       if (chunk.empty()) break;
@@ -152,6 +160,7 @@ class Connection {
     }
   }
 
+ private:
   // Reads and parses the next head. Empty when the connection is to end: the client left between
   // requests (nothing to say), or the head was malformed, truncated or too large (answered).
   // Deadlines: idle_timeout for a head to begin, then header_timeout from its first incomplete
@@ -220,20 +229,31 @@ asyncio::Coro<void> serve_requests(asyncio::StreamReader& reader, asyncio::Strea
                                    const ServerOptions& options) {
   asyncio::Timeout deadline = asyncio::timeout(std::nullopt);
   Connection connection(reader, writer, options, deadline);
+  bool request_timed_out = false;
   try {
     co_await deadline.run([&connection]() { return connection.serve(); });
   } catch (const asyncio::TimeoutError&) {
     switch (connection.phase()) {
       case Connection::Phase::idle:
       case Connection::Phase::linger:
-        co_return;
+        break;
       case Connection::Phase::request:
-        writer.write(error_response(408, "Request Timeout", "the request took too long"));
-        co_return;  // small enough for the socket buffer: no drain, which could wait forever
+        request_timed_out = true;
+        break;
       case Connection::Phase::respond:
         if (asyncio::WriteTransport* transport = writer.transport()) transport->abort();
-        co_return;
+        break;
     }
+  }
+  if (!request_timed_out) co_return;
+  // The client is still sending (slowly, or a body we stopped waiting for): answer, then linger,
+  // so that the 408 is read rather than destroyed by a reset. (Small enough for the socket buffer:
+  // no drain, which a client that does not read could hold forever.)
+  writer.write(error_response(408, "Request Timeout", "the request took too long"));
+  auto lingering = asyncio::timeout(Connection::kLingerSeconds);
+  try {
+    co_await lingering.run([&connection]() { return connection.drop_until_eof(); });
+  } catch (const asyncio::TimeoutError&) {
   }
 }
 

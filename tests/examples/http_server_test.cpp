@@ -195,14 +195,32 @@ TEST(HttpServer, AHeadSentAByteASecondGets408AtTheHeaderTimeout) {
     Client c(http_hello::ServerOptions{.header_timeout = 10, .idle_timeout = 30});
     const double start = asyncio::get_running_loop().time();
     const std::string head = "GET / HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
+    double answered = -1;
     for (char ch : head) {
-      if (c.server->done()) break;
       c.send(std::string_view(&ch, 1));
       co_await asyncio::sleep(1);
+      if (!c.received().empty()) {
+        answered = asyncio::get_running_loop().time() - start;
+        break;
+      }
     }
-    co_await *c.server;
     EXPECT_TRUE(c.received().starts_with("HTTP/1.1 408 Request Timeout\r\n")) << c.received();
-    EXPECT_LE(asyncio::get_running_loop().time() - start, 11);
+    EXPECT_GE(answered, 10);
+    EXPECT_LE(answered, 11);
+    c.transport->receive_eof();  // the client goes: the server stops lingering
+    co_await *c.server;
+  });
+}
+
+TEST(HttpServer, AfterA408TheServerLingersForTheClientToCloseButNotLongerThanTwoSeconds) {
+  run_virtual_watched([]() -> Coro<void> {
+    Client c(http_hello::ServerOptions{.header_timeout = 1, .idle_timeout = 30});
+    c.send("GET / HTTP/1.1\r\n");
+    const double start = asyncio::get_running_loop().time();
+    co_await *c.server;  // the client never closes: lingering ends at its own deadline
+    EXPECT_TRUE(c.received().starts_with("HTTP/1.1 408 Request Timeout\r\n")) << c.received();
+    EXPECT_TRUE(c.transport->eof_written);  // our side was shut down for the lingering
+    EXPECT_DOUBLE_EQ(asyncio::get_running_loop().time() - start, 3);
   });
 }
 
