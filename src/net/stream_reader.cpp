@@ -398,8 +398,9 @@ Coro<std::string> StreamReader::read_slow(std::ptrdiff_t n) {
         reader.buffer_.unread(std::move(bytes));
         reader.newline_free_to_ = reader.buffer_.consumed();  // the bytes put back were never scanned
         ++reader.rewinds_;
-        // Another read may have started waiting since these bytes were taken: they may end it.
-        reader.wakeup_waiter();
+        // Another read may have started waiting since these bytes were taken: they may end it. A
+        // read parked on its task is woken only if they do (its wake-up promises as much).
+        if (reader.task_waiter_ == nullptr || reader.task_read_can_end(*reader.task_waiter_)) reader.wakeup_waiter();
       }
     } all{*this, {}};
     for (;;) {

@@ -1071,6 +1071,21 @@ TEST(StreamReader, BytesPutBackByAFailedReadToEofWakeAReadThatStartedWaitingMean
   });
 }
 
+TEST(StreamReader, BytesWithoutANewlinePutBackByAFailedReadToEofLeaveAWaitingLineReadWaiting) {
+  run_virtual_watched([]() -> Coro<void> {
+    StreamReader stream;
+    auto line = create_task([&stream]() -> Coro<std::string> { co_return co_await stream.readline(); });
+    co_await sleep(0);
+    stream.feed_data(std::string_view("ab"));  // no newline: the line read stays parked
+    // Takes "ab", then must wait for EOF while the line read waits: fails, and puts "ab" back.
+    EXPECT_THROW(co_await stream.read(), RuntimeError);
+    co_await sleep(0);
+    EXPECT_FALSE(line.done());
+    stream.feed_data(std::string_view("c\n"));
+    EXPECT_EQ(co_await line, "abc\n");
+  });
+}
+
 // --- the awaitable that read(), read_view(), readexactly() and readline() return ------------------
 
 TEST(StreamReader, AReadAwaitedDirectlyAndCancelledLosesNoDataAndLeavesNoWaiter) {
