@@ -60,6 +60,14 @@
 #include "asyncio/net/streams.hpp"
 #include "asyncio/net/transport.hpp"
 
+// tls: TLS over OpenSSL (ssl= of the net functions)
+#include "asyncio/tls/connection.hpp"
+#include "asyncio/tls/ssl_context.hpp"
+#include "asyncio/tls/ssl_errors.hpp"
+#include "asyncio/tls/ssl_object.hpp"
+#include "asyncio/tls/streams.hpp"
+#include "asyncio/tls/tls_options.hpp"
+
 // process: subprocesses
 #include "asyncio/process/pipe.hpp"
 #include "asyncio/process/process.hpp"

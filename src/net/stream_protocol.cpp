@@ -31,6 +31,7 @@ StreamReaderProtocol::StreamReaderProtocol(std::shared_ptr<StreamReader> reader,
 
 void StreamReaderProtocol::connection_made(BaseTransport& transport) {
   transport_ = &transport;
+  over_ssl_ = transport.get_extra_info("sslcontext").has_value();
   // A pipe's transport may be write-only: the reader then cannot pause it (CPython forgets a
   // transport whose pause_reading raises NotImplementedError, to the same effect).
   if (reader_ != nullptr) reader_->set_transport(dynamic_cast<ReadTransport*>(&transport));
@@ -103,9 +104,14 @@ void StreamReaderProtocol::data_received(std::string_view data) {
   if (reader_ != nullptr) reader_->feed_data(data);
 }
 
+void StreamReaderProtocol::replace_transport(BaseTransport& transport) {
+  transport_ = &transport;
+  over_ssl_ = transport.get_extra_info("sslcontext").has_value();
+}
+
 bool StreamReaderProtocol::eof_received() {
   if (reader_ != nullptr) reader_->feed_eof();
-  return true;
+  return !over_ssl_;
 }
 
 }  // namespace asyncio

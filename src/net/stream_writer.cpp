@@ -41,6 +41,12 @@ StreamWriter::StreamWriter(WriteTransport& transport, std::shared_ptr<FlowContro
   can_write_eof_ = transport.can_write_eof();
 }
 
+void StreamWriter::replace_transport(WriteTransport& transport) {
+  check_not_empty();
+  transport_ = &transport;
+  can_write_eof_ = transport.can_write_eof();
+}
+
 StreamWriter::StreamWriter(StreamWriter&& other) noexcept
     : transport_(std::exchange(other.transport_, nullptr)),
       protocol_(std::move(other.protocol_)),

@@ -122,14 +122,18 @@ class StreamReaderProtocol : public FlowControlMixin, public std::enable_shared_
   /// reader.feed_data(data).
   void data_received(std::string_view data) override;
 
-  /// reader.feed_eof(); returns true, keeping the connection half-open for the writer (CPython
-  /// returns false only over SSL, which this library does not have).
+  /// reader.feed_eof(); returns true, keeping the connection half-open for the writer, except
+  /// over TLS (a transport with the "sslcontext" extra), which has no half-close.
   bool eof_received() override;
 
   /// The reader (null after connection_lost).
   [[nodiscard]] const std::shared_ptr<StreamReader>& reader() const noexcept { return reader_; }
   /// The transport between connection_made and connection_lost, else null.
   [[nodiscard]] BaseTransport* transport() const noexcept { return transport_; }
+  /// For start_tls (Python's _replace_transport): the connection now goes through `transport`.
+  void replace_transport(BaseTransport& transport);
+  /// Whether this protocol serves a server's connection (it has a client_connected callback).
+  [[nodiscard]] bool serves_a_client() const noexcept { return callback_ != nullptr; }
   /// The Task running the client_connected callback, until it finishes or the connection is lost
   /// (else empty). Holding a copy keeps the handler's frame, and so its writer, alive.
   [[nodiscard]] const Task<void>& client_task() const noexcept { return task_; }
@@ -143,6 +147,7 @@ class StreamReaderProtocol : public FlowControlMixin, public std::enable_shared_
   std::shared_ptr<const ClientConnectedCallback> callback_;
   BaseTransport* transport_ = nullptr;
   Task<void> task_;
+  bool over_ssl_ = false;
 };
 
 }  // namespace asyncio

@@ -144,6 +144,13 @@ class StreamWriter {
   /// writer must outlive the returned awaitable (as it does in `co_await writer.drain()`).
   Drain drain() const noexcept { return Drain(*this); }
 
+  /// The protocol the writer's transport delivers to.
+  [[nodiscard]] const std::shared_ptr<FlowControlMixin>& protocol() const noexcept { return protocol_; }
+
+  /// For start_tls (tls/streams.hpp): the connection now goes through `transport`, a transport
+  /// layered over the old one that delivers to this writer's protocol.
+  void replace_transport(WriteTransport& transport);
+
   /// "<StreamWriter transport=<...> reader=<StreamReader ...>>", as Python's repr.
   [[nodiscard]] std::string repr() const;
 
