@@ -96,10 +96,10 @@ SSLContext::SSLContext(Side side) : state_(std::make_shared<State>()) {
   state_->side = side;
   state_->ctx = SSL_CTX_new(side == Side::client ? TLS_client_method() : TLS_server_method());
   if (state_->ctx == nullptr) detail::raise_ssl_error(SSL_ERROR_SSL, "creating an SSL context");
-  // Python's defaults: no compression (CRIME), no renegotiation (its attacks and its DoS), the
-  // server's cipher order, fresh (EC)DH keys.
-  SSL_CTX_set_options(state_->ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
-                                       SSL_OP_SINGLE_DH_USE | SSL_OP_SINGLE_ECDH_USE);
+  // Python's defaults: no SSLv3 (whatever OpenSSL was built with), no compression (CRIME), no
+  // renegotiation (its attacks and its DoS), the server's cipher order, fresh (EC)DH keys.
+  SSL_CTX_set_options(state_->ctx, SSL_OP_NO_SSLv3 | SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+                                       SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_SINGLE_DH_USE | SSL_OP_SINGLE_ECDH_USE);
   // Writes go into a memory BIO, which never blocks: SSL_write takes all or fails.
   SSL_CTX_set_mode(state_->ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
   if (side == Side::client) {

@@ -10,6 +10,7 @@
 #include <openssl/x509v3.h>
 
 #include <memory>
+#include <utility>
 
 namespace asyncio {
 
@@ -65,6 +66,35 @@ std::optional<std::string> SSLObject::server_hostname() const {
   const char* name = SSL_get_servername(ssl_, TLSEXT_NAMETYPE_host_name);
   if (name == nullptr) return std::nullopt;
   return std::string(name);
+}
+
+SSLObject::SSLObject(ssl_st* ssl) noexcept : ssl_(ssl) {
+  if (ssl_ != nullptr) SSL_up_ref(ssl_);
+}
+
+SSLObject::SSLObject(const SSLObject& other) noexcept : SSLObject(other.ssl_) {}
+
+SSLObject& SSLObject::operator=(const SSLObject& other) noexcept {
+  if (this != &other) {
+    if (other.ssl_ != nullptr) SSL_up_ref(other.ssl_);
+    if (ssl_ != nullptr) SSL_free(ssl_);
+    ssl_ = other.ssl_;
+  }
+  return *this;
+}
+
+SSLObject::SSLObject(SSLObject&& other) noexcept : ssl_(std::exchange(other.ssl_, nullptr)) {}
+
+SSLObject& SSLObject::operator=(SSLObject&& other) noexcept {
+  if (this != &other) {
+    if (ssl_ != nullptr) SSL_free(ssl_);
+    ssl_ = std::exchange(other.ssl_, nullptr);
+  }
+  return *this;
+}
+
+SSLObject::~SSLObject() {
+  if (ssl_ != nullptr) SSL_free(ssl_);
 }
 
 bool SSLObject::server_side() const { return SSL_is_server(ssl_) == 1; }

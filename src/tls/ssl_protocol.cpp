@@ -391,7 +391,7 @@ void SSLProtocol::write_appdata(std::string_view data) {
   if (state_ == State::flushing || state_ == State::shutdown || state_ == State::unwrapped) {
     // As CPython (and the plain transports): writes after close or loss are dropped, and from the
     // fifth on a warning says so.
-    if (conn_lost_writes_ >= 5) log(LogLevel::warning, "socket.send() raised exception.");
+    if (conn_lost_writes_ >= 5) log(LogLevel::warning, "SSL connection is closed");
     ++conn_lost_writes_;
     return;
   }
@@ -659,6 +659,7 @@ std::any SSLTransport::get_extra_info(std::string_view name) const {
 }
 
 void SSLTransport::close() {
+  user_closed_ = true;
   if (closed_) return;
   closed_ = true;
   if (auto p = protocol_.lock()) p->start_shutdown();
@@ -692,7 +693,9 @@ void SSLTransport::write(std::string_view data) {
     if (p) p->write_appdata(data);  // dropped, with CPython's warning from the fifth on
     return;
   }
-  if (closed_) throw RuntimeError("write() after close()");
+  // As the plain transports: the app's own close() makes a write a mistake; the peer's close or a
+  // lost connection only drops it (write_appdata, from flushing on).
+  if (user_closed_) throw RuntimeError("Cannot call write() after close() or abort()");
   p->write_appdata(data);
 }
 
@@ -703,6 +706,7 @@ void SSLTransport::writelines(std::span<const std::string_view> data) {
 void SSLTransport::write_eof() { throw RuntimeError("SSL doesn't support half-closes"); }
 
 void SSLTransport::abort() {
+  user_closed_ = true;
   closed_ = true;
   if (auto p = protocol_.lock()) p->abort(nullptr);
 }
@@ -719,7 +723,7 @@ void SSLTransport::set_write_buffer_limits(std::size_t high, std::size_t low) {
 
 std::pair<std::size_t, std::size_t> SSLTransport::get_write_buffer_limits() const noexcept {
   auto p = protocol_.lock();
-  return p ? p->write_buffer_limits() : std::pair<std::size_t, std::size_t>{16 * 1024, 64 * 1024};
+  return p ? p->write_buffer_limits() : std::pair<std::size_t, std::size_t>{128 * 1024, 512 * 1024};  // the defaults
 }
 
 std::shared_ptr<SSLProtocol> make_ssl_protocol(EventLoop& loop, std::shared_ptr<BaseProtocol> app_protocol,

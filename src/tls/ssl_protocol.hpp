@@ -2,7 +2,7 @@
 // The TLS transport (CPython's sslproto.py, which came from uvloop's sslproto.pyx): an
 // SSLProtocol sits on a plain transport as its protocol, runs OpenSSL over two memory BIOs, and
 // gives the user's protocol an SSLTransport. Internal to src/tls: the public headers reach it
-// through tls/detail/tls_transport.hpp's functions, and never include OpenSSL's.
+// through the detail functions of tls/connection.hpp, and never include OpenSSL's.
 //
 // States (SSLProtocol::State), as CPython's:
 //   unwrapped -> do_handshake -> wrapped -> flushing -> shutdown -> unwrapped
@@ -17,7 +17,8 @@
 // (get_buffer/buffer_updated: the plain transport reads straight into our buffer, then BIO_write);
 // plaintext is decrypted by SSL_read straight into a BufferedProtocol's buffer, or into our
 // buffer for a Protocol's data_received (the copy OpenSSL's decryption forces); application data
-// is encrypted by SSL_write into the outgoing BIO, whose bytes are handed to the plain
+// is copied into the write backlog by write() (it may have to wait: the handshake, or the plain
+// transport's writing paused), then encrypted by SSL_write into the outgoing BIO, whose bytes are handed to the plain
 // transport's write() in place (BIO_get_mem_data), which copies only what the socket cannot take
 // at once.
 //
@@ -164,7 +165,8 @@ class SSLTransport final : public Transport {
   explicit SSLTransport(std::weak_ptr<SSLProtocol> protocol) noexcept : protocol_(std::move(protocol)) {}
 
   [[nodiscard]] std::any get_extra_info(std::string_view name) const override;
-  [[nodiscard]] bool is_closing() const noexcept override { return closed_; }
+  /// Also once the connection is gone (its protocol with it), however that happened.
+  [[nodiscard]] bool is_closing() const noexcept override { return closed_ || protocol_.expired(); }
   void close() override;
   void set_protocol(std::shared_ptr<BaseProtocol> protocol) override;
   [[nodiscard]] std::shared_ptr<BaseProtocol> get_protocol() const override;
@@ -188,6 +190,7 @@ class SSLTransport final : public Transport {
  private:
   std::weak_ptr<SSLProtocol> protocol_;
   bool closed_ = false;
+  bool user_closed_ = false;  // by close() or abort(): a write is then a mistake
 };
 
 /// A new SSLProtocol with its app transport (see the constructor).

@@ -7,6 +7,7 @@
 
 #include <any>
 #include <memory>
+#include <optional>
 #include <string>
 #include <tuple>
 
@@ -264,6 +265,42 @@ TEST(TlsStreams, CloseSendsCloseNotifyAndThePeerReadsACleanEof) {
     co_await writer.wait_closed();  // no error: the server answered close_notify, or closed
     echo->server->close();
     co_await echo->server->wait_closed();
+  });
+}
+
+TEST(TlsStreams, AnSslObjectStaysReadableAfterItsConnectionIsGone) {
+  run_io([]() -> Coro<void> {
+    auto echo = co_await EchoServer::start(server_context());
+    std::optional<asyncio::SSLObject> ssl;
+    {
+      auto [reader, writer] =
+          co_await asyncio::open_connection("localhost", port_of(*echo->server), client_context());
+      ssl = std::any_cast<asyncio::SSLObject>(writer.get_extra_info("ssl_object"));
+      writer.close();
+      co_await writer.wait_closed();
+    }
+    echo->server->close();
+    co_await echo->server->wait_closed();
+    co_await asyncio::sleep(0);  // the connection's last callbacks have run
+    EXPECT_EQ(ssl->version(), "TLSv1.3");
+    EXPECT_FALSE(ssl->server_side());
+  });
+}
+
+TEST(TlsStreams, AWriteAfterThePeersCloseNotifyIsDroppedNotRaised) {
+  run_io([]() -> Coro<void> {
+    auto handler = [](std::shared_ptr<StreamReader>, StreamWriter writer) -> Coro<void> {
+      writer.close();
+      co_await writer.wait_closed();
+    };
+    auto server = co_await asyncio::start_server(handler, "127.0.0.1", 0, server_context());
+    auto [reader, writer] = co_await asyncio::open_connection("localhost", port_of(*server), client_context());
+    EXPECT_EQ(co_await reader->read(), "");  // the server's close_notify
+    EXPECT_NO_THROW(writer.write("too late\n"));
+    EXPECT_TRUE(writer.is_closing());
+    writer.close();
+    server->close();
+    co_await server->wait_closed();
   });
 }
 

@@ -24,9 +24,9 @@
 /// the program reads it: both hold it (Python shares one object the same way). The writer is a
 /// move-only StreamWriter: whoever holds it owns the connection, and destroying it closes it.
 ///
-/// Differences from CPython: no ssl, no start_tls; the keyword arguments are the option structs
-/// of create_connection and create_server (net/connection.hpp, net/server.hpp); `limit` comes
-/// before them.
+/// TLS (ssl=, start_tls) is in tls/streams.hpp. Differences from CPython: the keyword arguments
+/// are the option structs of create_connection and create_server (net/connection.hpp,
+/// net/server.hpp); `limit` comes before them.
 
 #include <cstddef>
 #include <cstdint>

@@ -7,7 +7,7 @@
 ///
 /// As in Python, SSLError is an OSError (so `catch (const asyncio::OSError&)` sees TLS failures as
 /// it sees a refused connection), its errno_value() is OpenSSL's SSL_get_error() code, and what()
-/// reads like Python's: "[SSL: WRONG_VERSION_NUMBER] wrong version number (during the handshake)".
+/// reads like Python's: "[SSL: WRONG_VERSION_NUMBER] wrong version number (during the TLS handshake)".
 /// Where Python's SSLCertVerificationError is also a ValueError, C++ cannot derive from two
 /// standard exceptions without making std::exception ambiguous: catch it as an SSLError.
 
@@ -23,7 +23,7 @@ class SSLError : public OSError {
  public:
   /// `ssl_error` is SSL_get_error()'s code (SSL_ERROR_SSL for a protocol error), `library` and
   /// `reason` OpenSSL's names for the error ("SSL", "WRONG_VERSION_NUMBER"), `text` its
-  /// description, `context` what was being done ("during the handshake").
+  /// description, `context` what was being done ("during the TLS handshake").
   SSLError(int ssl_error, std::string library, std::string reason, std::string_view text, std::string_view context);
 
   /// Python's `e.library`: OpenSSL's library name, e.g. "SSL" (empty if OpenSSL gave none).
@@ -47,8 +47,9 @@ class SSLZeroReturnError : public SSLError {
   using SSLError::SSLError;
 };
 
-/// Python's ssl.SSLEOFError: the connection ended without a close_notify, in violation of the
-/// protocol (during the handshake, for example).
+/// Python's ssl.SSLEOFError: the TLS session ended where the protocol does not allow it (the
+/// peer's close_notify in the middle of the handshake). A connection that simply drops during the
+/// handshake raises ConnectionResetError instead, as CPython's transport does.
 class SSLEOFError : public SSLError {
  public:
   using SSLError::SSLError;

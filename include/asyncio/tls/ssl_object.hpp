@@ -6,8 +6,8 @@
 ///   ssl.version();                  // "TLSv1.3"
 ///   ssl.selected_alpn_protocol();   // "h2", or nullopt
 ///
-/// A handle that borrows the transport's session: valid while the transport exists (the loop
-/// keeps it until the connection is lost; a std::shared_ptr<Transport> keeps it longer).
+/// A handle that shares the session (an OpenSSL reference of its own): it stays readable after
+/// the connection is gone, for as long as any copy exists.
 
 #include <optional>
 #include <string>
@@ -34,9 +34,18 @@ struct PeerCertificate {
   std::string der;  ///< the certificate itself, DER-encoded (getpeercert(binary_form=True))
 };
 
+/// Python's ssl.SSLObject, read-only. Copies share the session.
 class SSLObject {
  public:
-  explicit SSLObject(ssl_st* ssl) noexcept : ssl_(ssl) {}
+  /// Shares `ssl` (takes a reference to it; null makes an object every accessor must not be
+  /// called on).
+  explicit SSLObject(ssl_st* ssl) noexcept;
+  SSLObject(const SSLObject& other) noexcept;
+  SSLObject& operator=(const SSLObject& other) noexcept;
+  SSLObject(SSLObject&& other) noexcept;
+  SSLObject& operator=(SSLObject&& other) noexcept;
+  /// Gives the reference back.
+  ~SSLObject();
 
   /// Python's version(): "TLSv1.2", "TLSv1.3".
   [[nodiscard]] std::string version() const;

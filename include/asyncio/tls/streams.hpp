@@ -7,7 +7,8 @@
 ///   writer.write("GET / HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n");
 ///   std::string page = co_await reader->read();
 ///
-///   co_await asyncio::start_tls(writer, ctx);   // STARTTLS: upgrade an open plain connection
+///   // STARTTLS: upgrade an open plain connection (there is no host to default the name to)
+///   co_await asyncio::start_tls(writer, asyncio::TLSOptions(ctx).server_hostname("mail.example.com"));
 ///
 /// The connections behave as tls/connection.hpp describes; the streams over them as plain ones,
 /// except that writer.write_eof() is unsupported (TLS has no half-close) and writer.close() sends

@@ -1,18 +1,26 @@
 #!/usr/bin/python3
-"""Tests of the examples against peers this project did not write: CPython's asyncio and curl.
+"""Tests of the examples against peers this project did not write: CPython's asyncio and ssl, curl,
+ab and the openssl command (s_client, s_server).
 
 Usage: peer_test.py TEST_NAME EXAMPLES_DIR. Each test starts the example it needs with
 --until-stdin-closes (closing its stdin stops it), reads the "serving on HOST:PORT" line, runs the
 peer, and checks what came back. Exit status 0 is a pass; a failure prints why. Every wait has a
-timeout, so a hang is a failure, not a stuck CI.
+timeout, so a hang is a failure, not a stuck CI. The TLS tests make their own throwaway
+certificates (scripts/make-test-certs) in a temporary directory.
 """
 import asyncio
 import os
+import re
 import signal
+import socket
+import ssl
 import subprocess
 import sys
+import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+MAKE_TEST_CERTS = os.path.join(HERE, "..", "..", "..", "scripts", "make-test-certs")
 TIMEOUT = 30
 EXAMPLES = None  # the examples' build directory (the second argument)
 
@@ -41,6 +49,15 @@ class Example:
         code = self.proc.wait(timeout=TIMEOUT)
         if code != 0:
             raise SystemExit(f"the example exited with {code}")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        """Kills the example if the test ended (or failed) without stopping it."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=TIMEOUT)
 
 
 def run(args, **kw):
@@ -289,6 +306,220 @@ def echo_server_tells_a_client_whose_line_is_too_long_and_logs_one_line(examples
     server.stop()
     assert reply == b"error: line longer than 65536 bytes\n", reply[:200]
     assert ok == b"still here\n", ok
+
+
+# --- TLS: the examples against curl, openssl s_client/s_server and CPython's ssl ---
+
+
+class Certs:
+    """Throwaway certificates (scripts/make-test-certs) in a temporary directory of this test's own,
+    removed at the end: ca.pem, server.pem/key (localhost and 127.0.0.1), expired.pem/key, ..."""
+
+    def __enter__(self):
+        self._dir = tempfile.TemporaryDirectory(prefix="asyncio-peer-certs-")
+        r = run([MAKE_TEST_CERTS, self._dir.name])
+        if r.returncode != 0:
+            raise SystemExit(f"make-test-certs failed: {r.stderr}")
+        return self
+
+    def __exit__(self, *exc):
+        self._dir.cleanup()
+
+    def __getitem__(self, name):
+        return os.path.join(self._dir.name, name)
+
+
+def free_port():
+    """A port nobody listens on now (the kernel's pick); a server given it may still lose a race
+    for it, which OpenSSLServer retries."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_listening(port, proc):
+    """Polls 127.0.0.1:port until it accepts a connection: True once it does, False if `proc` exits
+    first (it could not listen there)."""
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            time.sleep(0.02)  # the polling interval
+    raise SystemExit(f"nothing listens on port {port} after {TIMEOUT} s")
+
+
+class OpenSSLServer:
+    """`openssl s_server -www` on 127.0.0.1 with the certificate CERT.pem (and CERT.key): it answers
+    every GET with an HTTP/1.0 status page ("s_server -www", the session's protocol and cipher) and
+    closes. Its output goes to a log file among the certificates."""
+
+    def __init__(self, certs, cert, *options):
+        self._log = open(certs["s_server.log"], "w")
+        for _ in range(5):
+            port = free_port()
+            self.proc = subprocess.Popen(["openssl", "s_server", "-cert", certs[cert + ".pem"], "-key",
+                                          certs[cert + ".key"], "-www", "-accept", f"127.0.0.1:{port}", *options],
+                                         stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT)
+            if wait_until_listening(port, self.proc):
+                self.port = port
+                return
+        self._log.close()
+        with open(certs["s_server.log"]) as f:
+            raise SystemExit(f"openssl s_server did not start: {f.read()}")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.terminate()
+        self.proc.wait(timeout=TIMEOUT)
+        self._log.close()
+
+
+def http_hello_tls(certs):
+    """http_hello serving HTTPS with the test server certificate (localhost, 127.0.0.1)."""
+    return http_hello("--tls", certs["server.pem"], certs["server.key"])
+
+
+def https_get(*args):
+    """Runs the https_get example to its end."""
+    return run([os.path.join(EXAMPLES, "https_get", "https_get"), *args])
+
+
+def curl_gets_hello_twice_over_one_kept_alive_tls_connection_to_http_hello(examples):
+    with Certs() as certs, http_hello_tls(certs) as server:
+        url = f"https://localhost:{server.port}/"
+        r = run(["curl", "-sS", "-v", "--cacert", certs["ca.pem"], "--resolve", f"localhost:{server.port}:127.0.0.1",
+                 url, url + "again"])
+        server.stop()
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "Hello, world!\n" * 2, r.stdout
+    assert "Re-using existing connection" in r.stderr or "Reusing existing connection" in r.stderr, r.stderr
+
+
+def curl_posts_a_body_over_tls_to_http_hello_and_gets_hello(examples):
+    with Certs() as certs, http_hello_tls(certs) as server:
+        r = run(["curl", "-sS", "--cacert", certs["ca.pem"], "--resolve", f"localhost:{server.port}:127.0.0.1",
+                 "--data", "x" * 10000, f"https://localhost:{server.port}/post"])
+        server.stop()
+    assert r.returncode == 0 and r.stdout == "Hello, world!\n", (r.stdout, r.stderr)
+
+
+def openssl_s_client_verifies_http_hello_tls_certificate_and_gets_200(examples):
+    with Certs() as certs, http_hello_tls(certs) as server:
+        # -ign_eof: the end of the request on stdin does not end the session; the server's close does.
+        r = run(["openssl", "s_client", "-connect", f"127.0.0.1:{server.port}", "-servername", "localhost",
+                 "-verify_hostname", "localhost", "-CAfile", certs["ca.pem"], "-verify_return_error", "-ign_eof"],
+                input="GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        server.stop()
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    assert "Verify return code: 0 (ok)" in r.stdout, r.stdout
+    assert "\nHTTP/1.1 200 OK\n" in r.stdout and "\n\nHello, world!\n" in r.stdout, r.stdout  # (text mode: \r\n read as \n)
+
+
+def https_get_prints_the_status_page_of_openssl_s_server_and_exits_0(examples):
+    with Certs() as certs, OpenSSLServer(certs, "server") as server:
+        r = https_get(f"https://localhost:{server.port}/", "--cafile", certs["ca.pem"])
+    assert r.returncode == 0, (r.returncode, r.stderr)
+    assert r.stderr.startswith("HTTP/1.0 200 ok\n"), r.stderr
+    assert r.stdout.startswith("<HTML>") and "s_server" in r.stdout, r.stdout
+    assert r.stdout.rstrip().endswith("</pre></BODY></HTML>"), r.stdout  # the whole page, read until the close
+
+
+def _https_get_from_s_server_speaking_only(version_option, version):
+    """https_get against an s_server limited to one TLS version: the page names that version."""
+    with Certs() as certs, OpenSSLServer(certs, "server", version_option) as server:
+        r = https_get(f"https://localhost:{server.port}/", "--cafile", certs["ca.pem"])
+    assert r.returncode == 0, (r.returncode, r.stderr)
+    assert re.search(r"Protocol\s*:\s*" + re.escape(version) + r"\n", r.stdout), r.stdout  # the session's
+
+
+def https_get_talks_to_an_openssl_s_server_that_speaks_only_tls_1_2(examples):
+    _https_get_from_s_server_speaking_only("-tls1_2", "TLSv1.2")
+
+
+def https_get_talks_to_an_openssl_s_server_that_speaks_only_tls_1_3(examples):
+    _https_get_from_s_server_speaking_only("-tls1_3", "TLSv1.3")
+
+
+def https_get_refuses_the_expired_certificate_of_openssl_s_server_saying_so_with_exit_1(examples):
+    with Certs() as certs, OpenSSLServer(certs, "expired") as server:
+        r = https_get(f"https://localhost:{server.port}/", "--cafile", certs["ca.pem"])
+    assert r.returncode == 1, (r.returncode, r.stdout, r.stderr)
+    assert "certificate has expired" in r.stderr, r.stderr
+    assert r.stdout == "", r.stdout
+
+
+def python_asyncio_tls_client_gets_200_from_http_hello_tls(examples):
+    with Certs() as certs, http_hello_tls(certs) as server:
+        async def main():
+            context = ssl.create_default_context(cafile=certs["ca.pem"])
+            reader, writer = await asyncio.open_connection("localhost", server.port, ssl=context)
+            writer.write(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            reply = await asyncio.wait_for(reader.read(), TIMEOUT)  # until the server's close_notify
+            writer.close()
+            await asyncio.wait_for(writer.wait_closed(), TIMEOUT)
+            return reply
+
+        reply = asyncio.run(main())
+        server.stop()
+    assert reply.startswith(b"HTTP/1.1 200 OK\r\n"), reply
+    assert reply.endswith(b"\r\n\r\nHello, world!\n"), reply
+
+
+def _https_get_from_a_python_asyncio_tls_server(response):
+    """Runs https_get against an asyncio.start_server(ssl=...) in this process that answers every
+    request with `response`; returns https_get's result and the requests the server received."""
+    with Certs() as certs:
+        async def main():
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(certs["server.pem"], certs["server.key"])
+            requests = []
+
+            async def on_client(reader, writer):
+                requests.append(await reader.readuntil(b"\r\n\r\n"))
+                writer.write(response)
+                await writer.drain()
+                writer.close()
+                await writer.wait_closed()
+
+            server = await asyncio.start_server(on_client, "127.0.0.1", 0, ssl=context)
+            port = server.sockets[0].getsockname()[1]
+            proc = await asyncio.create_subprocess_exec(
+                os.path.join(EXAMPLES, "https_get", "https_get"), f"https://localhost:{port}/hello?x=1",
+                "--cafile", certs["ca.pem"], stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            try:
+                out, err = await asyncio.wait_for(proc.communicate(), TIMEOUT)
+            finally:
+                if proc.returncode is None:
+                    proc.kill()
+                    await proc.wait()
+                server.close()
+                await server.wait_closed()
+            return proc.returncode, out, err, requests
+
+        return asyncio.run(main())
+
+
+def https_get_fetches_a_page_from_a_python_asyncio_tls_server(examples):
+    code, out, err, requests = _https_get_from_a_python_asyncio_tls_server(
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 22\r\n\r\nhello from CPython ssl")
+    assert code == 0, (code, err)
+    assert out == b"hello from CPython ssl", out
+    assert requests[0].startswith(b"GET /hello?x=1 HTTP/1.1\r\n"), requests
+    assert re.search(rb"\r\nHost: localhost:\d+\r\n", requests[0]), requests
+
+
+def https_get_decodes_a_chunked_body_from_a_python_asyncio_tls_server(examples):
+    code, out, err, _ = _https_get_from_a_python_asyncio_tls_server(
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"6\r\nhello \r\n1a;ext=1\r\nfrom CPython ssl, chunked\n\r\n0\r\nX-Trailer: t\r\n\r\n")
+    assert code == 0, (code, err)
+    assert out == b"hello from CPython ssl, chunked\n", out
 
 
 if __name__ == "__main__":
