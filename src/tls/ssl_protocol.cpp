@@ -396,13 +396,29 @@ void SSLProtocol::write_appdata(std::string_view data) {
     return;
   }
   if (data.empty()) return;
-  write_backlog_.emplace_back(data);
-  write_backlog_bytes_ += data.size();
   try {
+    if (state_ == State::wrapped && write_backlog_.empty() && !ssl_writing_paused_) {
+      // The common case: encrypted straight from the caller's bytes, no copy of the plaintext.
+      data.remove_prefix(encrypt(data));
+      process_outgoing();
+      if (data.empty()) return;
+    }
+    write_backlog_.emplace_back(data);
+    write_backlog_bytes_ += data.size();
     if (state_ == State::wrapped) do_write();
   } catch (...) {
     fatal_error(std::current_exception(), "Fatal error on SSL protocol");
   }
+}
+
+std::size_t SSLProtocol::encrypt(std::string_view data) {
+  clear_ssl_errors();
+  std::size_t written = 0;
+  const int ret = SSL_write_ex(ssl_, data.data(), data.size(), &written);
+  if (ret == 1) return written;
+  if (again_or_closed(ret, "writing TLS data")) return 0;
+  throw SSLZeroReturnError(SSL_ERROR_ZERO_RETURN, "SSL", "ZERO_RETURN", "TLS/SSL connection has been closed (EOF)",
+                           "writing TLS data");
 }
 
 void SSLProtocol::do_write() {
@@ -414,14 +430,8 @@ void SSLProtocol::do_write() {
   // one batch at most.
   while (!write_backlog_.empty()) {
     std::string& data = write_backlog_.front();
-    clear_ssl_errors();
-    std::size_t written = 0;
-    const int ret = SSL_write_ex(ssl_, data.data(), data.size(), &written);
-    if (ret != 1) {
-      if (again_or_closed(ret, "writing TLS data")) break;
-      throw SSLZeroReturnError(SSL_ERROR_ZERO_RETURN, "SSL", "ZERO_RETURN", "TLS/SSL connection has been closed (EOF)",
-                               "writing TLS data");
-    }
+    const std::size_t written = encrypt(data);
+    if (written == 0) break;  // OpenSSL wants to read first: the next record in comes back here
     write_backlog_bytes_ -= written;
     if (written < data.size()) {
       data.erase(0, written);

@@ -108,6 +108,10 @@ class SSLProtocol final : public BufferedProtocol, public std::enable_shared_fro
   void do_shutdown();
   void on_shutdown_complete(std::exception_ptr error);
   void do_write();
+  /// SSL_write of `data` into the outgoing BIO: how much OpenSSL took (all of it, as a memory BIO
+  /// never refuses, or none when it must read first). Throws SSLError, or SSLZeroReturnError for a
+  /// session already closed.
+  std::size_t encrypt(std::string_view data);
   void process_outgoing();
   void do_read();
   void do_read_buffered();
