@@ -2,15 +2,25 @@
 // data_received writes the bytes straight back (no streams, no task or coroutine per connection).
 // Compare examples/echo/echo_server, the same echo on streams.
 //
-//   echo_protocol_server [host] [port] [--until-stdin-closes]    (defaults: 127.0.0.1 and 0)
+//   echo_protocol_server [host] [port] [--until-stdin-closes] [--tls CERT KEY]
+//                        (defaults: 127.0.0.1 and 0)
+//
+// --tls: the same Protocol behind TLS (create_server with an SSLContext made by
+// create_default_context(Purpose::client_auth) and load_cert_chain(CERT, KEY)); the protocol is
+// unchanged, the library's TLS transport decrypts before data_received and encrypts write().
 //
 // Prints "serving on HOST:PORT" once it listens; stops on SIGINT, or when stdin closes if started
 // with --until-stdin-closes (how run-net stops it): the example servers' shared helper does both.
 
 #include <asyncio/asyncio.hpp>
 
+#include <cstdio>
 #include <memory>
+#include <optional>
+#include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "example_server.hpp"
 
@@ -30,13 +40,45 @@ class EchoProtocol final : public asyncio::Protocol {
   asyncio::Transport* transport_ = nullptr;
 };
 
-asyncio::Coro<void> serve(examples::ServerArgs args) {
-  auto server = co_await asyncio::create_server([] { return std::make_shared<EchoProtocol>(); }, args.host, args.port);
+struct TlsFiles {
+  std::string cert;
+  std::string key;
+};
+
+asyncio::Coro<void> serve(examples::ServerArgs args, std::optional<TlsFiles> tls) {
+  auto factory = [] { return std::make_shared<EchoProtocol>(); };
+  std::shared_ptr<asyncio::Server> server;
+  if (tls) {
+    auto context = asyncio::create_default_context(asyncio::Purpose::client_auth);
+    context.load_cert_chain(tls->cert, tls->key);
+    asyncio::TLSOptions options(context);  // a variable, not a temporary inside the co_await
+    server = co_await asyncio::create_server(factory, args.host, args.port, options);
+  } else {
+    server = co_await asyncio::create_server(factory, args.host, args.port);
+  }
   co_await examples::serve_until_stopped(server, args.until_stdin_closes);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  return examples::run_example("echo_protocol_server", serve(examples::parse_server_args(argc, argv)));
+  // --tls CERT KEY is taken out before the shared parser sees the rest (it would read them as the
+  // host and the port).
+  std::optional<TlsFiles> tls;
+  std::vector<char*> rest{argv[0]};
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--tls") {
+      if (i + 2 >= argc) {
+        std::fprintf(stderr, "echo_protocol_server: --tls needs CERT and KEY\n");
+        return 2;
+      }
+      tls = TlsFiles{argv[i + 1], argv[i + 2]};
+      i += 2;
+    } else {
+      rest.push_back(argv[i]);
+    }
+  }
+  return examples::run_example(
+      "echo_protocol_server",
+      serve(examples::parse_server_args(static_cast<int>(rest.size()), rest.data()), std::move(tls)));
 }

@@ -1,18 +1,23 @@
 #pragma once
 /// What the Asio network peers share (bench/peers/net/asio/echo_server.cpp, http_server.cpp): the
-/// example servers' command line (`PROGRAM [HOST] [PORT] [--until-stdin-closes]`, defaults
-/// 127.0.0.1 and 0), the "serving on HOST:PORT" line that bench/net/run-net reads, and stopping:
+/// example servers' command line (`PROGRAM [HOST] [PORT] [--until-stdin-closes] [--tls CERT KEY]`,
+/// defaults 127.0.0.1 and 0), the TLS context of --tls, the "serving on HOST:PORT" line that
+/// bench/net/run-net reads, and stopping:
 /// when stdin reaches EOF with --until-stdin-closes (a posix::stream_descriptor on a duplicate of
 /// fd 0 whose read completes at EOF), else on SIGINT/SIGTERM (a signal_set). Either stops the one
 /// io_context; its destructor then destroys the coroutines still waiting, closing their sockets.
 
+#include <openssl/ssl.h>
 #include <unistd.h>
 #include <asio.hpp>
+#include <asio/ssl.hpp>
 
 #include <array>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -22,6 +27,8 @@ struct ServerArgs {
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;
   bool until_stdin_closes = false;
+  std::string tls_cert;  // --tls CERT KEY: serve TLS (empty: plain TCP)
+  std::string tls_key;
 };
 
 inline ServerArgs parse_server_args(int argc, char** argv) {
@@ -31,6 +38,10 @@ inline ServerArgs parse_server_args(int argc, char** argv) {
     const std::string_view arg = argv[i];
     if (arg == "--until-stdin-closes") {
       args.until_stdin_closes = true;
+    } else if (arg == "--tls") {
+      if (i + 2 >= argc) throw std::invalid_argument("--tls needs CERT and KEY");
+      args.tls_cert = argv[++i];
+      args.tls_key = argv[++i];
     } else if (positional++ == 0) {
       args.host = arg;
     } else {
@@ -38,6 +49,19 @@ inline ServerArgs parse_server_args(int argc, char** argv) {
     }
   }
   return args;
+}
+
+/// The server context of --tls, set up as the other servers' (Python's create_default_context(
+/// Purpose.CLIENT_AUTH) and asyncio-cpp's): TLS 1.2 at least, no compression, no client
+/// certificate asked for, OpenSSL's default TLS 1.3 suites and session tickets.
+inline std::shared_ptr<asio::ssl::context> tls_context(const ServerArgs& args) {
+  auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+  ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_compression);
+  if (SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION) != 1)
+    throw std::runtime_error("SSL_CTX_set_min_proto_version failed");
+  ctx->use_certificate_chain_file(args.tls_cert);
+  ctx->use_private_key_file(args.tls_key, asio::ssl::context::pem);
+  return ctx;
 }
 
 /// An acceptor listening on args.host:args.port (SO_REUSEADDR, backlog 128 as the C server).

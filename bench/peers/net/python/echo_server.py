@@ -2,13 +2,16 @@
 """CPython asyncio echo server: the asyncio and uvloop peers of the echo workload (h) of
 bench/net/run-net (issue 5).
 
-    echo_server.py [--api streams|protocol] [--uvloop] [HOST] [PORT] [--until-stdin-closes]
+    echo_server.py [--api streams|protocol] [--uvloop] [--tls CERT KEY] [HOST] [PORT]
+                   [--until-stdin-closes]
 
     --api streams   (default) start_server, and per connection readline / write / drain: the same
                     program as examples/echo (asyncio-cpp's streams echo)
     --api protocol  a Protocol whose data_received writes the bytes straight back: the same program
                     as bench/net/echo_protocol_server.cpp
     --uvloop        run on uvloop's event loop instead of asyncio's own
+    --tls CERT KEY  serve TLS: ssl=ssl.create_default_context(Purpose.CLIENT_AUTH) with
+                    load_cert_chain(CERT, KEY), as bench/net/echo_protocol_server --tls
 
 HOST defaults to 127.0.0.1, PORT to 0 (the kernel picks). Prints "serving on HOST:PORT" once it
 listens; stops when stdin closes if started with --until-stdin-closes (how run-net stops it), else
@@ -17,6 +20,7 @@ on SIGINT. Run it with Debian's /usr/bin/python3, which has python3-uvloop.
 
 import argparse
 import asyncio
+import ssl
 import sys
 
 
@@ -67,9 +71,19 @@ async def stdin_closed():
         loop.remove_reader(0)
 
 
+def server_ssl(args):
+    """The server's SSLContext for --tls CERT KEY, else None (plain TCP)."""
+    if not args.tls:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(*args.tls)
+    return context
+
+
 async def main(args):
     loop = asyncio.get_running_loop()
     transports = set()  # open connections, closed when the server stops
+    tls = server_ssl(args)
     if args.api == "streams":
 
         async def handle(reader, writer):
@@ -88,9 +102,9 @@ async def main(args):
                 writer.close()
                 await closed(writer)
 
-        server = await asyncio.start_server(handle, args.host, args.port)
+        server = await asyncio.start_server(handle, args.host, args.port, ssl=tls)
     else:
-        server = await loop.create_server(lambda: EchoProtocol(transports), args.host, args.port)
+        server = await loop.create_server(lambda: EchoProtocol(transports), args.host, args.port, ssl=tls)
 
     host, port = server.sockets[0].getsockname()[:2]
     print(f"serving on {host}:{port}", flush=True)
@@ -106,12 +120,13 @@ async def main(args):
 
 
 def parse_args(argv, description=__doc__, apis=("streams", "protocol")):
-    """The example servers' command line: [HOST] [PORT] [--until-stdin-closes], and --api, --uvloop."""
+    """The example servers' command line: [HOST] [PORT] [--until-stdin-closes], and --api, --uvloop, --tls."""
     ap = argparse.ArgumentParser(description=description.split("\n\n")[0])
     ap.add_argument("host", nargs="?", default="127.0.0.1")
     ap.add_argument("port", nargs="?", type=int, default=0)
     ap.add_argument("--api", choices=apis, default="streams")
     ap.add_argument("--uvloop", action="store_true", help="run on uvloop")
+    ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"), help="serve TLS with this certificate and key")
     ap.add_argument("--until-stdin-closes", action="store_true", help="stop when stdin reaches EOF")
     return ap.parse_args(argv)
 

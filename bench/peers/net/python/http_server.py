@@ -2,7 +2,7 @@
 """CPython asyncio HTTP/1.1 keep-alive "hello" server: the asyncio and uvloop peers of the HTTP
 workloads of bench/net/run-net (issue 5), answering what examples/http_hello answers.
 
-    http_server.py [--uvloop] [HOST] [PORT] [--until-stdin-closes]
+    http_server.py [--uvloop] [--tls CERT KEY] [HOST] [PORT] [--until-stdin-closes]
 
 Per connection, on asyncio streams: readuntil the blank line ending a request head (8 KiB at
 most, the example's limit), a minimal parse of the request line and the header fields, the body
@@ -14,6 +14,8 @@ and, as in the example, keep-alive for HTTP/1.1 unless "Connection: close" and f
 with "Connection: keep-alive" (a closing answer adds "Connection: close"). A malformed request gets
 400 and the connection closes. The parser checks less than the example's (http_request.cpp): it is
 the work any server must do, not a validating one.
+
+--tls CERT KEY serves HTTPS (the same server behind ssl=, as echo_server.py --tls).
 
 HOST defaults to 127.0.0.1, PORT to 0. Prints "serving on HOST:PORT" once it listens; stops when
 stdin closes if started with --until-stdin-closes, else on SIGINT.
@@ -114,7 +116,7 @@ async def serve_client(reader, writer, transports):
 async def main(args):
     transports = set()
     server = await asyncio.start_server(lambda r, w: serve_client(r, w, transports), args.host, args.port,
-                                        limit=MAX_HEAD)
+                                        limit=MAX_HEAD, ssl=echo_server.server_ssl(args))
     host, port = server.sockets[0].getsockname()[:2]
     print(f"serving on {host}:{port}", flush=True)
     async with server:
