@@ -68,6 +68,29 @@ TEST(TlsTransport, AHandshakeThePeerNeverAnswersIsAbortedAtTheHandshakeTimeout) 
   });
 }
 
+TEST(TlsTransport, APeerThatVanishesMidHandshakeEndsTheHandshakeAtOnceWithConnectionResetError) {
+  run_virtual([]() -> Coro<void> {
+    // A plain server: it takes the ClientHello and hangs up.
+    auto server = co_await asyncio::start_server(
+        [](std::shared_ptr<StreamReader> reader, StreamWriter writer) -> Coro<void> {
+          co_await reader->read(1);
+          writer.transport()->abort();
+        },
+        "127.0.0.1", 0);
+    const double start = asyncio::get_running_loop().time();
+    std::string error = "no error";
+    try {
+      co_await asyncio::open_connection("localhost", port_of(*server), TLSOptions(client_context()).handshake_timeout(5));
+    } catch (const asyncio::ConnectionResetError& e) {
+      error = e.what();
+    }
+    EXPECT_NE(error, "no error");
+    EXPECT_LT(asyncio::get_running_loop().time() - start, 5);
+    server->close();
+    co_await server->wait_closed();
+  });
+}
+
 TEST(TlsTransport, ClosingAConnectionWhosePeerNeverAnswersCloseNotifyEndsAtTheShutdownTimeout) {
   // As CPython: close() sends close_notify and waits for the peer's, at most the shutdown timeout
   // (TLS 1.3 peers often never send it). This peer's TLS layer stops reading its socket once the
