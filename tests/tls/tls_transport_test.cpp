@@ -211,7 +211,9 @@ TEST(TlsTransport, HundredMegabytesEachWayArriveWholeWithTheReaderPausedAtRandom
           writer.close();
         },
         "127.0.0.1", 0, server_context());
-    auto [reader, writer] = co_await asyncio::open_connection("localhost", port_of(*server), client_context());
+    asyncio::StreamPair streams = co_await asyncio::open_connection("localhost", port_of(*server), client_context());
+    std::shared_ptr<StreamReader>& reader = streams.first;
+    StreamWriter& writer = streams.second;  // a reference, not a binding: lambdas capture it
     auto sender = asyncio::create_task([&writer]() -> Coro<void> {
       std::string chunk(kChunk, '\0');
       for (std::size_t sent = 0; sent < kTotal; sent += kChunk) {
