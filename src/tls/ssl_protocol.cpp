@@ -209,12 +209,12 @@ bool SSLProtocol::eof_received() {
         set_state(State::flushing);
         if (app_reading_paused_) return true;
         do_flush();
-        break;
+        // Still flushing: the app has yet to take what arrived before the EOF; the plain
+        // transport stays open until the shutdown closes it.
+        return state_ == State::flushing;
       case State::flushing:
-        do_write();
-        set_state(State::shutdown);
-        do_shutdown();
-        break;
+        do_flush();
+        return state_ == State::flushing;
       case State::shutdown:
         do_shutdown();
         break;
@@ -329,6 +329,15 @@ void SSLProtocol::check_shutdown_timeout() {
 
 void SSLProtocol::do_flush() {
   do_read();
+  if (state_ != State::flushing) return;  // the read failed: the connection is gone
+  // Everything the peer sent before its EOF or close_notify reaches the app before the session
+  // ends (CPython moves on after one read, losing what did not fit the app's buffer): a read that
+  // filled the buffer comes back here, and so does a paused app once it resumes, unless it was the
+  // app that closed (it wants no more). The shutdown timeout bounds the wait.
+  if (read_scheduled_) return;
+  const bool undelivered = SSL_pending(ssl_) > 0 || BIO_ctrl_pending(incoming_) > 0;
+  const bool app_closed = app_transport_ != nullptr && app_transport_->closed_by_app();
+  if (app_reading_paused_ && undelivered && !app_closed && app_state_ == AppState::con_made) return;
   set_state(State::shutdown);
   do_shutdown();
 }
@@ -462,6 +471,8 @@ std::size_t SSLProtocol::write_buffer_size() const noexcept {
 }
 
 void SSLProtocol::control_app_writing() {
+  // Only between connection_made and connection_lost does the app hear of flow control.
+  if (app_state_ != AppState::con_made && app_state_ != AppState::eof) return;
   const std::size_t size = write_buffer_size();
   if (size >= outgoing_high_water_ && !app_writing_paused_) {
     app_writing_paused_ = true;
@@ -516,6 +527,7 @@ void SSLProtocol::do_read() {
 }
 
 void SSLProtocol::do_read_buffered() {
+  if (app_state_ != AppState::con_made) return;  // after eof_received, no more get_buffer()
   std::span<char> buf = app_buffered_->get_buffer(read_buffer_size() > 0 ? read_buffer_size() : kMaxSize);
   if (buf.empty()) throw RuntimeError("get_buffer() returned an empty buffer");
   std::size_t offset = 0;
@@ -539,7 +551,11 @@ void SSLProtocol::do_read_buffered() {
     loop_.call_soon([self] {
       if (auto p = self.lock()) {
         p->read_scheduled_ = false;
-        p->do_read();
+        if (p->state_ == State::flushing) {
+          p->do_flush();
+        } else {
+          p->do_read();
+        }
       }
     });
   }
@@ -551,6 +567,7 @@ void SSLProtocol::do_read_buffered() {
 }
 
 void SSLProtocol::do_read_copied() {
+  if (app_state_ != AppState::con_made) return;  // after eof_received, no more data_received()
   // Decrypt everything available into the buffer (one data_received for it all, as CPython joins
   // its chunks), up to kMaxSize per call.
   std::size_t offset = 0;

@@ -190,6 +190,8 @@ class SSLTransport final : public Transport {
 
   /// close() was called, or the connection is closing or gone (Python's `_closed`).
   void mark_closed() noexcept { closed_ = true; }
+  /// The app called close() or abort() (rather than the peer or a failure ending the session).
+  [[nodiscard]] bool closed_by_app() const noexcept { return user_closed_; }
 
  private:
   std::weak_ptr<SSLProtocol> protocol_;
