@@ -15,6 +15,7 @@
 #include <asyncio/asyncio.hpp>
 
 #include <algorithm>
+#include <any>
 #include <cctype>
 #include <charconv>
 #include <cstdint>
@@ -191,6 +192,10 @@ asyncio::Coro<int> fetch(Url url, asyncio::SSLContext context) {
   // name it (with check_hostname, as create_default_context sets it).
   const asyncio::TLSOptions tls(std::move(context));
   auto [reader, writer] = co_await asyncio::open_connection(url.host, url.port, tls);
+  // What the handshake agreed on, as curl -v says it (to stderr, with the head).
+  const auto session = std::any_cast<asyncio::SSLObject>(writer.get_extra_info("ssl_object"));
+  std::fprintf(stderr, "* %s, ALPN %s\n", session.version().c_str(),
+               session.selected_alpn_protocol().value_or("none").c_str());
 
   writer.write("GET " + url.target + " HTTP/1.1\r\nHost: " + url.authority +
                "\r\nUser-Agent: asyncio-cpp-https_get\r\nAccept: */*\r\nConnection: close\r\n\r\n");
@@ -254,6 +259,8 @@ int main(int argc, char** argv) {
     url = parse_url(url_text);
     // A client context: the system's CAs (or cafile's), the hostname check, TLS 1.2 at least.
     asyncio::SSLContext context = asyncio::create_default_context(asyncio::Purpose::server_auth, cafile);
+    // Offered in the handshake, as every HTTPS client does (the only protocol spoken here).
+    context.set_alpn_protocols({"http/1.1"});
     if (insecure) {
       context.set_check_hostname(false);  // first: cert_none is refused while it is on
       context.set_verify_mode(asyncio::VerifyMode::cert_none);

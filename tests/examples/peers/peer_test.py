@@ -425,7 +425,7 @@ def https_get_prints_the_status_page_of_openssl_s_server_and_exits_0(examples):
     with Certs() as certs, OpenSSLServer(certs, "server") as server:
         r = https_get(f"https://localhost:{server.port}/", "--cafile", certs["ca.pem"])
     assert r.returncode == 0, (r.returncode, r.stderr)
-    assert r.stderr.startswith("HTTP/1.0 200 ok\n"), r.stderr
+    assert r.stderr.startswith("* TLSv1.3, ALPN none\nHTTP/1.0 200 ok\n"), r.stderr
     assert r.stdout.startswith("<HTML>") and "s_server" in r.stdout, r.stdout
     assert r.stdout.rstrip().endswith("</pre></BODY></HTML>"), r.stdout  # the whole page, read until the close
 
@@ -471,18 +471,23 @@ def python_asyncio_tls_client_gets_200_from_http_hello_tls(examples):
     assert reply.endswith(b"\r\n\r\nHello, world!\n"), reply
 
 
-def _https_get_from_a_python_asyncio_tls_server(response):
+def _https_get_from_a_python_asyncio_tls_server(response, configure=None):
     """Runs https_get against an asyncio.start_server(ssl=...) in this process that answers every
-    request with `response`; returns https_get's result and the requests the server received."""
+    request with `response` (bytes, or a function of the connection's SSLObject giving them);
+    `configure(context)` may change the server's context first. Returns https_get's result and the
+    requests the server received."""
     with Certs() as certs:
         async def main():
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.load_cert_chain(certs["server.pem"], certs["server.key"])
+            if configure is not None:
+                configure(context)
             requests = []
 
             async def on_client(reader, writer):
                 requests.append(await reader.readuntil(b"\r\n\r\n"))
-                writer.write(response)
+                answer = response(writer.get_extra_info("ssl_object")) if callable(response) else response
+                writer.write(answer)
                 await writer.drain()
                 writer.close()
                 await writer.wait_closed()
@@ -520,6 +525,31 @@ def https_get_decodes_a_chunked_body_from_a_python_asyncio_tls_server(examples):
         b"6\r\nhello \r\n1a;ext=1\r\nfrom CPython ssl, chunked\n\r\n0\r\nX-Trailer: t\r\n\r\n")
     assert code == 0, (code, err)
     assert out == b"hello from CPython ssl, chunked\n", out
+
+
+def _text_response(text):
+    body = text.encode()
+    return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+
+
+def alpn_between_https_get_and_a_python_server_offering_h2_and_http_1_1_agrees_on_http_1_1(examples):
+    code, out, err, _ = _https_get_from_a_python_asyncio_tls_server(
+        lambda ssl_object: _text_response(f"alpn={ssl_object.selected_alpn_protocol()}"),
+        lambda context: context.set_alpn_protocols(["h2", "http/1.1"]))
+    assert code == 0, (code, err)
+    assert out == b"alpn=http/1.1", out
+    assert b"ALPN http/1.1" in err, err
+
+
+def the_server_name_https_get_sends_in_sni_reaches_a_python_server(examples):
+    names = []
+
+    def configure(context):
+        context.sni_callback = lambda ssl_object, name, ctx: names.append(name)
+
+    code, out, err, _ = _https_get_from_a_python_asyncio_tls_server(_text_response("ok"), configure)
+    assert code == 0, (code, err)
+    assert names == ["localhost"], names
 
 
 if __name__ == "__main__":
