@@ -70,7 +70,8 @@ ProtocolFactory tls_server_factory(ProtocolFactory factory, TLSOptions tls) {
     std::shared_ptr<BaseProtocol> app = shared->factory();
     if (!app) return nullptr;
     // No waiter: nobody awaits a server connection's handshake; a failure closes the connection.
-    return make_ssl_protocol(get_running_loop(), std::move(app), shared->tls, true, std::string(), true, Future<void>());
+    return make_ssl_protocol(get_running_loop(), std::move(app), shared->tls, true, std::string(), true,
+                             Future<void>());
   });
 }
 

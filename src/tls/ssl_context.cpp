@@ -136,8 +136,8 @@ void SSLContext::load_cert_chain(const std::string& certfile, const std::string&
     detail::raise_ssl_error(SSL_ERROR_SSL, "loading the certificate chain " + certfile);
   }
   if (SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM) != 1) {
-    detail::raise_ssl_error(SSL_ERROR_SSL, "loading the private key " + key +
-                                               (password ? "" : " (an encrypted key needs its password)"));
+    detail::raise_ssl_error(
+        SSL_ERROR_SSL, "loading the private key " + key + (password ? "" : " (an encrypted key needs its password)"));
   }
   if (SSL_CTX_check_private_key(ctx) != 1) {
     detail::raise_ssl_error(SSL_ERROR_SSL, "the private key " + key + " does not match the certificate " + certfile);
@@ -250,7 +250,8 @@ void SSLContext::set_ciphers(const std::string& ciphers) {
   detail::clear_ssl_errors();
   if (SSL_CTX_set_cipher_list(state_->ctx, ciphers.c_str()) != 1) {
     detail::clear_ssl_errors();
-    throw SSLError(SSL_ERROR_SSL, "SSL", "NO_CIPHER_MATCH", "No cipher can be selected.", "set_ciphers(" + ciphers + ")");
+    throw SSLError(SSL_ERROR_SSL, "SSL", "NO_CIPHER_MATCH", "No cipher can be selected.",
+                   "set_ciphers(" + ciphers + ")");
   }
 }
 

@@ -111,11 +111,10 @@ void raise_ssl_error(int ssl_error, std::string_view context, const SSL* ssl) {
   }
   if (code == 0) {
     if (ssl_error == SSL_ERROR_ZERO_RETURN) {
-      throw SSLZeroReturnError(ssl_error, "SSL", "ZERO_RETURN", "TLS/SSL connection has been closed (EOF)",
-                               context);
+      throw SSLZeroReturnError(ssl_error, "SSL", "ZERO_RETURN", "TLS/SSL connection has been closed (EOF)", context);
     }
-    throw SSLError(ssl_error, "SSL", "UNKNOWN", "an unknown TLS error (SSL_get_error " + std::to_string(ssl_error) + ")",
-                   context);
+    throw SSLError(ssl_error, "SSL", "UNKNOWN",
+                   "an unknown TLS error (SSL_get_error " + std::to_string(ssl_error) + ")", context);
   }
   const char* text = ERR_reason_error_string(code);
   const std::string reason_text = text ? text : "unknown error";

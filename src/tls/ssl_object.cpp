@@ -30,7 +30,8 @@ std::vector<std::pair<std::string, std::string>> name_entries(const X509_NAME* n
     const int nid = OBJ_obj2nid(X509_NAME_ENTRY_get_object(entry));
     unsigned char* utf8 = nullptr;
     const int n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(entry));
-    if (n >= 0) out.emplace_back(attribute_name(nid), std::string(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(n)));
+    if (n >= 0)
+      out.emplace_back(attribute_name(nid), std::string(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(n)));
     OPENSSL_free(utf8);
   }
   return out;
@@ -127,7 +128,8 @@ std::optional<PeerCertificate> SSLObject::getpeercert() const {
         const unsigned char* b = ASN1_STRING_get0_data(s);
         std::string text;
         if (ASN1_STRING_length(s) == 4) {
-          text = std::to_string(b[0]) + "." + std::to_string(b[1]) + "." + std::to_string(b[2]) + "." + std::to_string(b[3]);
+          text = std::to_string(b[0]) + "." + std::to_string(b[1]) + "." + std::to_string(b[2]) + "." +
+                 std::to_string(b[3]);
         } else {
           static const char* hex = "0123456789ABCDEF";
           for (int j = 0; j < ASN1_STRING_length(s); j += 2) {

@@ -157,9 +157,8 @@ void SSLProtocol::connection_lost(std::exception_ptr error) {
       // As CPython: from the loop, not inside the plain transport's own connection_lost. The
       // callback holds the TLS transport too: a transport lives until its protocol's
       // connection_lost (net/transport.hpp), and this protocol may go first.
-      loop_.call_soon([protocol = app_protocol_, transport = app_transport_, error] {
-        protocol->connection_lost(error);
-      });
+      loop_.call_soon(
+          [protocol = app_protocol_, transport = app_transport_, error] { protocol->connection_lost(error); });
     }
   }
   set_state(State::unwrapped);
@@ -203,7 +202,8 @@ bool SSLProtocol::eof_received() {
   try {
     switch (state_) {
       case State::do_handshake:
-        on_handshake_complete(std::make_exception_ptr(ConnectionResetError(ECONNRESET, "TLS: the peer closed the connection during the handshake")));
+        on_handshake_complete(std::make_exception_ptr(
+            ConnectionResetError(ECONNRESET, "TLS: the peer closed the connection during the handshake")));
         break;
       case State::wrapped:
         set_state(State::flushing);
@@ -245,14 +245,19 @@ void SSLProtocol::resume_writing() {
   }
 }
 
+Handle SSLProtocol::call_later_on_self(double delay, void (SSLProtocol::*method)()) {
+  // Weak: a timer must not keep a connection's protocol alive.
+  std::weak_ptr<SSLProtocol> self = weak_from_this();
+  return loop_.call_later(delay, [self, method] {
+    if (auto p = self.lock()) ((*p).*method)();
+  });
+}
+
 // --- handshake ------------------------------------------------------------------------------------
 
 void SSLProtocol::start_handshake() {
   set_state(State::do_handshake);
-  std::weak_ptr<SSLProtocol> self = weak_from_this();
-  handshake_timeout_handle_ = loop_.call_later(handshake_timeout_, [self] {
-    if (auto p = self.lock()) p->check_handshake_timeout();
-  });
+  handshake_timeout_handle_ = call_later_on_self(handshake_timeout_, &SSLProtocol::check_handshake_timeout);
   do_handshake();
 }
 
@@ -260,10 +265,10 @@ void SSLProtocol::check_handshake_timeout() {
   if (state_ != State::do_handshake) return;
   char seconds[32];
   std::snprintf(seconds, sizeof seconds, "%g", handshake_timeout_);
-  fatal_error(std::make_exception_ptr(ConnectionAbortedError(
-                  ECONNABORTED, std::string("SSL handshake is taking longer than ") + seconds +
-                                    " seconds: aborting the connection")),
-              "SSL handshake timed out");
+  fatal_error(
+      std::make_exception_ptr(ConnectionAbortedError(ECONNABORTED, std::string("SSL handshake is taking longer than ") +
+                                                                       seconds + " seconds: aborting the connection")),
+      "SSL handshake timed out");
 }
 
 void SSLProtocol::do_handshake() {
@@ -278,8 +283,8 @@ void SSLProtocol::do_handshake() {
       process_outgoing();
       return;
     }
-    throw SSLEOFError(SSL_ERROR_SYSCALL, "SSL", "UNEXPECTED_EOF_WHILE_READING",
-                      "EOF occurred in violation of protocol", "during the TLS handshake");
+    throw SSLEOFError(SSL_ERROR_SYSCALL, "SSL", "UNEXPECTED_EOF_WHILE_READING", "EOF occurred in violation of protocol",
+                      "during the TLS handshake");
   } catch (const SSLError&) {
     process_outgoing();  // the alert OpenSSL wrote tells the peer why
     on_handshake_complete(std::current_exception());
@@ -313,10 +318,7 @@ void SSLProtocol::start_shutdown() {
     return;
   }
   set_state(State::flushing);
-  std::weak_ptr<SSLProtocol> self = weak_from_this();
-  shutdown_timeout_handle_ = loop_.call_later(shutdown_timeout_, [self] {
-    if (auto p = self.lock()) p->check_shutdown_timeout();
-  });
+  shutdown_timeout_handle_ = call_later_on_self(shutdown_timeout_, &SSLProtocol::check_shutdown_timeout);
   do_flush();
 }
 
@@ -608,7 +610,9 @@ void SSLProtocol::call_eof_received() {
   }
 }
 
-std::size_t SSLProtocol::read_buffer_size() const noexcept { return static_cast<std::size_t>(BIO_ctrl_pending(incoming_)); }
+std::size_t SSLProtocol::read_buffer_size() const noexcept {
+  return static_cast<std::size_t>(BIO_ctrl_pending(incoming_));
+}
 
 void SSLProtocol::control_ssl_reading() {
   if (transport_ == nullptr) return;

@@ -107,6 +107,8 @@ class SSLProtocol final : public BufferedProtocol, public std::enable_shared_fro
   void do_flush();
   void do_shutdown();
   void on_shutdown_complete(std::exception_ptr error);
+  /// Calls `method` on this protocol after `delay` seconds, if it still exists then.
+  Handle call_later_on_self(double delay, void (SSLProtocol::*method)());
   void do_write();
   /// SSL_write of `data` into the outgoing BIO: how much OpenSSL took (all of it, as a memory BIO
   /// never refuses, or none when it must read first). Throws SSLError, or SSLZeroReturnError for a
@@ -128,7 +130,7 @@ class SSLProtocol final : public BufferedProtocol, public std::enable_shared_fro
 
   EventLoop& loop_;
   std::shared_ptr<BaseProtocol> app_protocol_;
-  Protocol* app_plain_ = nullptr;            // app_protocol_ as a Protocol, if it is one
+  Protocol* app_plain_ = nullptr;             // app_protocol_ as a Protocol, if it is one
   BufferedProtocol* app_buffered_ = nullptr;  // or as a BufferedProtocol
   std::shared_ptr<SSLTransport> app_transport_;
   SSLContext context_;

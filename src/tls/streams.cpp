@@ -6,37 +6,18 @@
 #include <limits>
 #include <utility>
 
+#include "../net/stream_factories.hpp"
 #include "asyncio/exceptions.hpp"
 
 namespace asyncio {
 
-namespace {
-
-std::ptrdiff_t checked_limit(std::size_t limit) {
-  if (limit == 0 || limit > static_cast<std::size_t>(std::numeric_limits<std::ptrdiff_t>::max())) {
-    throw ValueError("Limit cannot be <= 0");
-  }
-  return static_cast<std::ptrdiff_t>(limit);
-}
-
-auto server_factory(ClientConnectedCallback callback, std::size_t limit) {
-  const std::ptrdiff_t reader_limit = checked_limit(limit);
-  return [callback = std::make_shared<const ClientConnectedCallback>(std::move(callback)), reader_limit] {
-    return std::make_shared<StreamReaderProtocol>(std::make_shared<StreamReader>(reader_limit), callback);
-  };
-}
-
-StreamPair make_streams(Transport& transport, std::shared_ptr<StreamReaderProtocol> protocol,
-                        std::shared_ptr<StreamReader> reader) {
-  StreamWriter writer(transport, std::move(protocol), reader);
-  return StreamPair(std::move(reader), std::move(writer));
-}
-
-}  // namespace
+using detail::checked_stream_limit;
+using detail::make_streams;
+using detail::stream_server_factory;
 
 Coro<StreamPair> open_connection(std::string host, std::uint16_t port, TLSOptions tls, std::size_t limit,
                                  ConnectionOptions options) {
-  auto reader = std::make_shared<StreamReader>(checked_limit(limit));
+  auto reader = std::make_shared<StreamReader>(checked_stream_limit(limit));
   auto protocol = std::make_shared<StreamReaderProtocol>(reader);
   auto factory = [protocol] { return protocol; };  // not inside the co_await (g++ 12)
   auto connected = co_await create_connection(std::move(factory), std::move(host), port, std::move(tls), options);
@@ -45,7 +26,7 @@ Coro<StreamPair> open_connection(std::string host, std::uint16_t port, TLSOption
 }
 
 Coro<StreamPair> open_unix_connection(std::string path, TLSOptions tls, std::size_t limit) {
-  auto reader = std::make_shared<StreamReader>(checked_limit(limit));
+  auto reader = std::make_shared<StreamReader>(checked_stream_limit(limit));
   auto protocol = std::make_shared<StreamReaderProtocol>(reader);
   auto factory = [protocol] { return protocol; };
   auto connected = co_await create_unix_connection(std::move(factory), std::move(path), std::move(tls));
@@ -55,13 +36,13 @@ Coro<StreamPair> open_unix_connection(std::string path, TLSOptions tls, std::siz
 Coro<std::shared_ptr<Server>> start_server(ClientConnectedCallback client_connected_cb, std::string host,
                                            std::uint16_t port, TLSOptions tls, std::size_t limit,
                                            ServerOptions options) {
-  auto factory = server_factory(std::move(client_connected_cb), limit);
+  auto factory = stream_server_factory(std::move(client_connected_cb), limit);
   co_return co_await create_server(std::move(factory), std::move(host), port, std::move(tls), options);
 }
 
 Coro<std::shared_ptr<Server>> start_unix_server(ClientConnectedCallback client_connected_cb, std::string path,
                                                 TLSOptions tls, std::size_t limit, UnixServerOptions options) {
-  auto factory = server_factory(std::move(client_connected_cb), limit);
+  auto factory = stream_server_factory(std::move(client_connected_cb), limit);
   co_return co_await create_unix_server(std::move(factory), std::move(path), std::move(tls), options);
 }
 

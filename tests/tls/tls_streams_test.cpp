@@ -159,8 +159,7 @@ TEST(TlsStreams, AServerCertificateForAnotherNameFailsVerificationNamingTheMisma
   run_io([]() -> Coro<void> {
     const std::string error =
         co_await verify_error("server", "127.0.0.1", TLSOptions(client_context()).server_hostname("example.org"));
-    EXPECT_NE(error.find("Hostname mismatch, certificate is not valid for 'example.org'."), std::string::npos)
-        << error;
+    EXPECT_NE(error.find("Hostname mismatch, certificate is not valid for 'example.org'."), std::string::npos) << error;
   });
 }
 
@@ -273,8 +272,7 @@ TEST(TlsStreams, AnSslObjectStaysReadableAfterItsConnectionIsGone) {
     auto echo = co_await EchoServer::start(server_context());
     std::optional<asyncio::SSLObject> ssl;
     {
-      auto [reader, writer] =
-          co_await asyncio::open_connection("localhost", port_of(*echo->server), client_context());
+      auto [reader, writer] = co_await asyncio::open_connection("localhost", port_of(*echo->server), client_context());
       ssl = std::any_cast<asyncio::SSLObject>(writer.get_extra_info("ssl_object"));
       writer.close();
       co_await writer.wait_closed();
@@ -335,9 +333,9 @@ TEST(TlsStreams, AServerSentGarbageInsteadOfAClientHelloClosesThatConnectionAndG
 
 TEST(TlsStreams, AClientContextAsAServersIsAValueErrorSayingWhichItNeeds) {
   run_io([]() -> Coro<void> {
-    EXPECT_THROW(co_await asyncio::start_server([](auto, auto) -> Coro<void> { co_return; }, "127.0.0.1", 0,
-                                                client_context()),
-                 asyncio::ValueError);
+    EXPECT_THROW(
+        co_await asyncio::start_server([](auto, auto) -> Coro<void> { co_return; }, "127.0.0.1", 0, client_context()),
+        asyncio::ValueError);
   });
 }
 

@@ -16,8 +16,8 @@
 /// or transport it had made (the protocol then gets connection_lost).
 ///
 /// Differences from CPython: no Happy Eyeballs (happy_eyeballs_delay, interleave) and no
-/// all_errors; ssl= is tls/connection.hpp's overloads; the port is a number; local_addr is a numeric SocketAddress (Python resolves
-/// a (host, port) pair).
+/// all_errors; ssl= is tls/connection.hpp's overloads; the port is a number; local_addr is a numeric SocketAddress
+/// (Python resolves a (host, port) pair).
 
 #include <sys/socket.h>
 

@@ -117,27 +117,27 @@ Coro<std::pair<std::shared_ptr<Transport>, std::shared_ptr<protocol_of_t<F>>>> c
 template <StreamProtocolFactory F>
 Coro<std::shared_ptr<Server>> create_server(F protocol_factory, std::string host, std::uint16_t port, TLSOptions tls,
                                             ServerOptions options = {}) {
-  return detail::create_server(detail::tls_server_factory(detail::ProtocolFactory(std::move(protocol_factory)),
-                                                          std::move(tls)),
-                               std::move(host), port, options);
+  return detail::create_server(
+      detail::tls_server_factory(detail::ProtocolFactory(std::move(protocol_factory)), std::move(tls)), std::move(host),
+      port, options);
 }
 
 /// Python's create_server(protocol_factory, sock=sock, ssl=...).
 template <StreamProtocolFactory F>
 Coro<std::shared_ptr<Server>> create_server(F protocol_factory, Socket sock, TLSOptions tls,
                                             ServerOptions options = {}) {
-  return detail::create_server(detail::tls_server_factory(detail::ProtocolFactory(std::move(protocol_factory)),
-                                                          std::move(tls)),
-                               std::move(sock), options);
+  return detail::create_server(
+      detail::tls_server_factory(detail::ProtocolFactory(std::move(protocol_factory)), std::move(tls)), std::move(sock),
+      options);
 }
 
 /// Python's loop.create_unix_server(protocol_factory, path, ssl=...).
 template <StreamProtocolFactory F>
 Coro<std::shared_ptr<Server>> create_unix_server(F protocol_factory, std::string path, TLSOptions tls,
                                                  UnixServerOptions options = {}) {
-  return detail::create_unix_server(detail::tls_server_factory(detail::ProtocolFactory(std::move(protocol_factory)),
-                                                               std::move(tls)),
-                                    std::move(path), options);
+  return detail::create_unix_server(
+      detail::tls_server_factory(detail::ProtocolFactory(std::move(protocol_factory)), std::move(tls)), std::move(path),
+      options);
 }
 
 /// Python's loop.start_tls(transport, protocol, sslcontext, server_side=, server_hostname=,

@@ -37,8 +37,8 @@ Coro<StreamPair> open_unix_connection(std::string path, TLSOptions tls, std::siz
 /// Python's asyncio.start_server(client_connected_cb, host, port, ssl=...): the callback runs once
 /// a client's handshake is done.
 Coro<std::shared_ptr<Server>> start_server(ClientConnectedCallback client_connected_cb, std::string host,
-                                           std::uint16_t port, TLSOptions tls,
-                                           std::size_t limit = stream_default_limit, ServerOptions options = {});
+                                           std::uint16_t port, TLSOptions tls, std::size_t limit = stream_default_limit,
+                                           ServerOptions options = {});
 
 /// Python's asyncio.start_unix_server(client_connected_cb, path, ssl=...).
 Coro<std::shared_ptr<Server>> start_unix_server(ClientConnectedCallback client_connected_cb, std::string path,
