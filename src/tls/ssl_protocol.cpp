@@ -311,6 +311,14 @@ void SSLProtocol::on_handshake_complete(std::exception_ptr error) {
 // --- shutdown -------------------------------------------------------------------------------------
 
 void SSLProtocol::start_shutdown() {
+  if (state_ == State::flushing && !shutdown_timeout_handle_) {
+    // The peer's EOF started the flush while the app had paused reading; the app's close() now
+    // means it wants no more of it, and the shutdown timeout bounds the rest.
+    if (app_transport_) app_transport_->mark_closed();
+    arm_shutdown_timeout();
+    do_flush();
+    return;
+  }
   if (state_ == State::flushing || state_ == State::shutdown || state_ == State::unwrapped) return;
   if (app_transport_) app_transport_->mark_closed();
   if (state_ == State::do_handshake) {
@@ -318,8 +326,14 @@ void SSLProtocol::start_shutdown() {
     return;
   }
   set_state(State::flushing);
-  shutdown_timeout_handle_ = call_later_on_self(shutdown_timeout_, &SSLProtocol::check_shutdown_timeout);
+  arm_shutdown_timeout();
   do_flush();
+}
+
+void SSLProtocol::arm_shutdown_timeout() {
+  if (!shutdown_timeout_handle_) {
+    shutdown_timeout_handle_ = call_later_on_self(shutdown_timeout_, &SSLProtocol::check_shutdown_timeout);
+  }
 }
 
 void SSLProtocol::check_shutdown_timeout() {
@@ -341,6 +355,9 @@ void SSLProtocol::do_flush() {
   const bool app_closed = app_transport_ != nullptr && app_transport_->closed_by_app();
   if (app_reading_paused_ && undelivered && !app_closed && app_state_ == AppState::con_made) return;
   set_state(State::shutdown);
+  // After the peer's EOF the flush had no deadline (a paused app may take its time over what
+  // arrived); sending what the app wrote and close_notify has one, however the flush began.
+  arm_shutdown_timeout();
   do_shutdown();
 }
 

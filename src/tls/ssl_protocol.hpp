@@ -103,6 +103,8 @@ class SSLProtocol final : public BufferedProtocol, public std::enable_shared_fro
   void check_handshake_timeout();
   void do_handshake();
   void on_handshake_complete(std::exception_ptr error);
+  /// Arms the shutdown timeout unless it already runs.
+  void arm_shutdown_timeout();
   void check_shutdown_timeout();
   void do_flush();
   void do_shutdown();

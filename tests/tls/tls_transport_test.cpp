@@ -50,12 +50,13 @@ TEST(TlsTransport, AHandshakeThePeerNeverAnswersIsAbortedAtTheHandshakeTimeout) 
   run_virtual([]() -> Coro<void> {
     // A plain server: it takes the ClientHello and says nothing.
     auto server = co_await asyncio::start_server(
-        [](std::shared_ptr<StreamReader> reader, StreamWriter) -> Coro<void> { co_await reader->read(); },
-        "127.0.0.1", 0);
+        [](std::shared_ptr<StreamReader> reader, StreamWriter) -> Coro<void> { co_await reader->read(); }, "127.0.0.1",
+        0);
     const double start = asyncio::get_running_loop().time();
     std::string error;
     try {
-      co_await asyncio::open_connection("localhost", port_of(*server), TLSOptions(client_context()).handshake_timeout(5));
+      co_await asyncio::open_connection("localhost", port_of(*server),
+                                        TLSOptions(client_context()).handshake_timeout(5));
     } catch (const asyncio::ConnectionAbortedError& e) {
       error = e.what();
     }
@@ -80,7 +81,8 @@ TEST(TlsTransport, APeerThatVanishesMidHandshakeEndsTheHandshakeAtOnceWithConnec
     const double start = asyncio::get_running_loop().time();
     std::string error = "no error";
     try {
-      co_await asyncio::open_connection("localhost", port_of(*server), TLSOptions(client_context()).handshake_timeout(5));
+      co_await asyncio::open_connection("localhost", port_of(*server),
+                                        TLSOptions(client_context()).handshake_timeout(5));
     } catch (const asyncio::ConnectionResetError& e) {
       error = e.what();
     }
@@ -152,6 +154,100 @@ TEST(TlsTransport, APeerThatStopsReadingHoldsAClosingConnectionNoLongerThanTheSh
     EXPECT_DOUBLE_EQ(asyncio::get_running_loop().time() - start, 3);
     server->close();
     server->abort_clients();
+    co_await server->wait_closed();
+  });
+}
+
+// A server app that pauses its reading at once, writes `to_write` bytes, and then, `act_after`
+// seconds in, resumes reading or closes its transport. What the peer sent and its EOF wait
+// meanwhile in the TLS layer (flushing, with no deadline: the app may take its time).
+struct PausedServer : asyncio::Protocol {
+  enum class Act { resume, close };
+  Act act;
+  std::size_t to_write;
+  double act_after;
+  asyncio::Transport* transport = nullptr;
+  std::string received;
+  double acted_at = -1;
+  asyncio::Future<void> lost = asyncio::get_running_loop().create_future<void>();
+  PausedServer(Act a, std::size_t n, double after) : act(a), to_write(n), act_after(after) {}
+  void connection_made(asyncio::BaseTransport& t) override {
+    transport = dynamic_cast<asyncio::Transport*>(&t);
+    transport->pause_reading();
+    // Past the write high-water mark in two writes: the second waits in the TLS layer's backlog
+    // while the plain transport's writing is paused (the peer reads nothing).
+    if (to_write > 0) {
+      transport->write(std::string(to_write, 'w'));
+      transport->write(std::string(1024, 'w'));
+    }
+    asyncio::get_running_loop().call_later(act_after, [this] {
+      acted_at = asyncio::get_running_loop().time();
+      if (act == Act::resume) {
+        transport->resume_reading();
+      } else {
+        transport->close();
+      }
+    });
+  }
+  void data_received(std::string_view data) override { received.append(data); }
+  void connection_lost(std::exception_ptr error) override {
+    if (error) {
+      lost.set_exception(error);
+    } else {
+      lost.set_result();
+    }
+  }
+};
+
+// Connects to `port` with TLS over a plain connection whose transport the test keeps, sends
+// `message`, stops reading the socket, and half-closes it (a FIN, no close_notify).
+Coro<StreamWriter> send_then_fin(std::uint16_t port, const std::string& message) {
+  auto [reader, writer] = co_await asyncio::open_connection("127.0.0.1", port);
+  auto* plain = writer.transport();
+  co_await asyncio::start_tls(writer, TLSOptions(client_context()).server_hostname("localhost"));
+  writer.write(message);
+  co_await writer.drain();
+  dynamic_cast<asyncio::ReadTransport*>(plain)->pause_reading();
+  dynamic_cast<asyncio::WriteTransport*>(plain)->write_eof();
+  co_return writer;
+}
+
+TEST(TlsTransport, AnAppThatClosesWhileStillPausedAfterThePeersEofEndsTheConnectionAtOnce) {
+  run_virtual([]() -> Coro<void> {
+    auto app = std::make_shared<PausedServer>(PausedServer::Act::close, 0, 10);
+    auto factory = [app] { return app; };
+    auto server =
+        co_await asyncio::create_server(factory, "127.0.0.1", 0, TLSOptions(server_context()).shutdown_timeout(3));
+    StreamWriter client = co_await send_then_fin(port_of(*server), std::string(100000, 'c'));
+    co_await app->lost;  // no error: the app wanted no more of what the peer sent
+    EXPECT_DOUBLE_EQ(asyncio::get_running_loop().time(), app->acted_at);
+    EXPECT_EQ(app->received, "");
+    client.transport()->abort();
+    server->close();
+    co_await server->wait_closed();
+  });
+}
+
+TEST(TlsTransport, APeerThatSentItsEofAndReadsNothingHoldsAResumedAppNoLongerThanTheShutdownTimeout) {
+  run_virtual([]() -> Coro<void> {
+    auto app = std::make_shared<PausedServer>(PausedServer::Act::resume, 32 * 1024 * 1024, 10);
+    auto factory = [app] { return app; };
+    auto server =
+        co_await asyncio::create_server(factory, "127.0.0.1", 0, TLSOptions(server_context()).shutdown_timeout(3));
+    const std::string message(100000, 'c');
+    StreamWriter client = co_await send_then_fin(port_of(*server), message);
+    std::string error = "no error";
+    try {
+      co_await app->lost;
+    } catch (const asyncio::TimeoutError& e) {
+      error = e.what();
+    }
+    // Everything the peer sent before its EOF reached the app; what the app wrote could not go.
+    EXPECT_EQ(app->received, message);
+    EXPECT_EQ(error, "SSL shutdown timed out");
+    EXPECT_DOUBLE_EQ(asyncio::get_running_loop().time() - app->acted_at, 3);
+    client.transport()->abort();
+    server->close();
     co_await server->wait_closed();
   });
 }
