@@ -6,6 +6,10 @@ namespace bench {
   for (int i = start;; ++i) co_yield i;
 }
 
+[[gnu::noinline]] asyncio::AsyncGenerator<int> async_count_from(int start) {
+  for (int i = start;; ++i) co_yield i;
+}
+
 [[gnu::noinline]] asyncio::Generator<int> delegate(int depth, int start) {
   if (depth <= 1) {
     co_yield asyncio::yield_from(count_from(start));

@@ -18,6 +18,9 @@ asyncio::Generator<int> delegate(int depth, int start);
 /// Yields the running sum of what send() passes (starting at `start`), forever.
 asyncio::Generator<int, int> running_sum(int start);
 
+/// The async generator yielding start, start + 1, ... forever, without awaiting.
+asyncio::AsyncGenerator<int> async_count_from(int start);
+
 /// A Coro that completes at once with `x` (never suspends).
 asyncio::Coro<int> ready_value(int x);
 

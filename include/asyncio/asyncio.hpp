@@ -8,6 +8,7 @@
 
 // coro: generators and coroutines
 #include "asyncio/coro/coro.hpp"
+#include "asyncio/coro/async_generator.hpp"
 #include "asyncio/coro/generator.hpp"
 
 // loop: the event loop

@@ -56,6 +56,16 @@ class RuntimeError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// Python's StopAsyncIteration: raised by AsyncGenerator::anext() once the generator has ended
+/// (next() gives an empty optional instead), and by as_completed's next() once every future was
+/// handed out (check done() first). A generator body that lets one out gets RuntimeError,
+/// as in Python (PEP 479).
+class StopAsyncIteration : public std::runtime_error {
+ public:
+  StopAsyncIteration() : std::runtime_error("StopAsyncIteration") {}
+  using std::runtime_error::runtime_error;
+};
+
 /// Python's ValueError: an argument of the right type but an unacceptable value (a generator already
 /// executing, a negative pool size).
 class ValueError : public std::invalid_argument {

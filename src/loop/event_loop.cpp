@@ -28,6 +28,18 @@ void report_never_awaited(const detail::CoroOrigin& origin) {
       std::string("coroutine '") + origin.function + "' (line " + std::to_string(origin.line) + ") was never awaited");
 }
 
+void register_asyncgen(detail::AsyncGenNode& node) noexcept {
+  EventLoop* loop = tls_running_loop;
+  if (loop == nullptr) return;  // iterated outside a loop: nothing will close it but its owner
+  detail::AsyncGenRegistry& registry = detail::LoopAccess::asyncgens(*loop);
+  if (registry.shutdown_called) {
+    log(LogLevel::warning,
+        "an asynchronous generator was first iterated after shutdown_asyncgens(): it will not be "
+        "closed by the loop");
+  }
+  registry.add(node);
+}
+
 std::string describe_callback_node(void* arg) {
   auto* node = static_cast<detail::CallbackNode*>(arg);
   return "<" + std::string(node->is_timer ? "TimerHandle " : "Handle ") +
@@ -87,6 +99,8 @@ EventLoop::EventLoop(LoopOptions options)
       clock_(options.clock),
       debug_(options.debug.value_or(debug_from_environment())) {
   detail::coro_never_awaited_hook.store(&report_never_awaited, std::memory_order_relaxed);
+  detail::asyncgen_firstiter_hook.store(&register_asyncgen, std::memory_order_relaxed);
+  asyncgens_.loop = this;
 }
 
 EventLoop::~EventLoop() {

@@ -365,6 +365,14 @@ std::string_view StreamReader::finish_read_view(std::size_t n) {
   return view;
 }
 
+AsyncGenerator<std::string> StreamReader::lines() {
+  for (;;) {
+    std::string line = co_await readline();
+    if (line.empty()) co_return;
+    co_yield std::move(line);
+  }
+}
+
 Coro<std::string> StreamReader::string_slow(OpKind kind, std::ptrdiff_t n) {
   switch (kind) {
     case OpKind::read:

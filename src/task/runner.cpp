@@ -179,6 +179,7 @@ void Runner::close() noexcept {
   if (!loop_) return;
   try {
     cancel_all_tasks(*loop_);
+    loop_->run_until_complete(loop_->shutdown_asyncgens());
     loop_->run_until_complete(shutdown_default_executor(*loop_));
   } catch (...) {
     ExceptionContext context;

@@ -9,8 +9,13 @@
 
 namespace asyncio::detail {
 
+void install_asyncgen_finalizer() noexcept;  // async_generators.cpp
+
 namespace {
 std::atomic<std::uint32_t> task_counter{0};  // Python's global Task-N counter
+
+// Wherever tasks run, an abandoned async generator can be closed in one (see async_generator.hpp).
+[[maybe_unused]] const bool asyncgen_finalizer_installed = (install_asyncgen_finalizer(), true);
 
 void run_task_step(void* arg) { static_cast<TaskBase*>(arg)->step(); }
 void discard_task_step(void*) noexcept {}  // the loop owns pending tasks; abandon() cleans up

@@ -72,6 +72,18 @@ TEST(AsCompleted, CorosAreWrappedInTasks) {
   EXPECT_EQ(got, (std::vector<int>{10, 20}));
 }
 
+TEST(AsCompleted, AiterYieldsTheTasksInTheOrderTheyCompleteAsAnAsyncGenerator) {
+  const std::vector<int> got = run_virtual([]() -> Coro<std::vector<int>> {
+    std::vector<Task<int>> tasks{asyncio::create_task(after(3, 30)), asyncio::create_task(after(1, 10)),
+                                 asyncio::create_task(after(2, 20))};
+    std::vector<int> got;
+    auto each = asyncio::as_completed(tasks).aiter();
+    while (std::optional<Task<int>> t = co_await each.next()) got.push_back(t->result());
+    co_return got;
+  });
+  EXPECT_EQ(got, (std::vector<int>{10, 20, 30}));
+}
+
 TEST(AsCompleted, NextAfterEveryFutureWasHandedOutRaisesStopAsyncIteration) {
   const bool raised = run_virtual([]() -> Coro<bool> {
     std::vector<Task<int>> tasks{asyncio::create_task(after(1, 1))};

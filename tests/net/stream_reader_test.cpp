@@ -9,6 +9,7 @@
 
 #include <array>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -207,6 +208,22 @@ TEST(StreamReader, ReadlineWaitsForTheNewline) {
     });
     EXPECT_EQ(co_await stream.readline(), "chunk1 chunk2 chunk3 \n");
     EXPECT_EQ(stream.buffered(), " chunk4");
+  });
+}
+
+TEST(StreamReader, LinesYieldsEachLineAsItArrivesUntilEof) {
+  // CPython's test___aiter__ / `async for line in reader`.
+  run_virtual_watched([]() -> Coro<void> {
+    StreamReader stream;
+    stream.feed_data(std::string_view("line1\nline"));
+    get_running_loop().call_soon([&] {
+      stream.feed_data(std::string_view("2\nlast"));
+      stream.feed_eof();
+    });
+    std::vector<std::string> got;
+    auto lines = stream.lines();
+    while (std::optional<std::string> line = co_await lines.next()) got.push_back(*line);
+    EXPECT_EQ(got, (std::vector<std::string>{"line1\n", "line2\n", "last"}));
   });
 }
 

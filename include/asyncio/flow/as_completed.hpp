@@ -10,7 +10,8 @@
 ///
 /// Python spells this `async for t in as_completed(tasks):`; C++ has no asynchronous for loop, so
 /// the iterator's `__anext__` is `co_await ac.next()` and its end is `ac.done()` (calling next()
-/// past the end raises StopAsyncIteration, as __anext__ does). Python's other form (`for f in
+/// past the end raises StopAsyncIteration, as __anext__ does); `ac.aiter()` is the same as an
+/// AsyncGenerator, iterated as every async generator is. Python's other form (`for f in
 /// as_completed(...)`, coroutines giving results) is not provided: `(co_await ac.next()).result()`
 /// is its spelling.
 ///
@@ -40,6 +41,7 @@
 #include <utility>
 #include <vector>
 
+#include "asyncio/coro/async_generator.hpp"
 #include "asyncio/coro/coro.hpp"
 #include "asyncio/exceptions.hpp"
 #include "asyncio/flow/gather.hpp"
@@ -49,13 +51,6 @@
 #include "asyncio/task/future.hpp"
 
 namespace asyncio {
-
-/// Python's StopAsyncIteration: raised by as_completed's next() once every future was handed out
-/// (check done() first).
-class StopAsyncIteration : public std::logic_error {
- public:
-  using std::logic_error::logic_error;
-};
 
 namespace detail {
 
@@ -185,11 +180,20 @@ class AsCompleted {
   /// StopAsyncIteration if done().
   Coro<H> next() const { return next_impl(*this); }
 
+  /// Python's `async for t in as_completed(fs)`: next() until done(), as an async generator:
+  /// `auto each = as_completed(fs).aiter(); while (auto t = co_await each.next()) ...`. The
+  /// generator holds its own copy of the iterator.
+  AsyncGenerator<H> aiter() const { return aiter_impl(*this); }
+
   /// Adopts a new state's reference (as_completed()).
   static AsCompleted adopt(detail::AsCompletedState<H>* s) noexcept { return AsCompleted(s); }
 
  private:
   explicit AsCompleted(detail::AsCompletedState<H>* s) noexcept : s_(s) { s_->add_user(); }
+
+  static AsyncGenerator<H> aiter_impl(AsCompleted self) {
+    while (!self.done()) co_yield co_await self.next();
+  }
 
   // A copy of the iterator lives in the frame: the state outlives the wait even if `this` does not.
   static Coro<H> next_impl(AsCompleted self) {

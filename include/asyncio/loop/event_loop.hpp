@@ -26,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "asyncio/coro/detail/async_gen_registry.hpp"
 #include "asyncio/detail/callback.hpp"
 #include "asyncio/exceptions.hpp"
 #include "asyncio/loop/backend.hpp"
@@ -280,6 +281,12 @@ class EventLoop {
   template <class T = void>
   Future<T> create_future();
 
+  /// Python's loop.shutdown_asyncgens(): closes (aclose()) every async generator first iterated on
+  /// this loop that is still paused at a `co_yield`, concurrently, each in a task; an error from one
+  /// goes to the exception handler. A generator first iterated afterwards is warned about.
+  /// asyncio::run and Runner await it after cancelling the remaining tasks. Defined in task/.
+  Coro<void> shutdown_asyncgens();
+
   /// Python's loop.create_task(coro, name=...): see task/create_task.hpp.
   template <class A, class... Options>
   auto create_task(A&& coro_or_callable, Options&&... options);
@@ -405,6 +412,7 @@ class EventLoop {
   ExceptionHandler exception_handler_;
   detail::LoopAnchor* anchor_;
   detail::Resident* residents_ = nullptr;  // pending tasks, newest first
+  detail::AsyncGenRegistry asyncgens_;     // async generators first iterated on this loop
   void (*abandon_resident_)(detail::Resident*) noexcept = nullptr;
   std::size_t resident_count_ = 0;
   detail::TaskBase* current_task_ = nullptr;
@@ -484,6 +492,9 @@ struct LoopAccess {
   static Resident* first_resident(const EventLoop& loop) noexcept { return loop.residents_; }
   static Resident* next_resident(const Resident& r) noexcept { return r.next_; }
   static std::size_t resident_count(const EventLoop& loop) noexcept { return loop.resident_count_; }
+
+  /// The async generators first iterated while this loop ran (Python's loop._asyncgens).
+  static AsyncGenRegistry& asyncgens(EventLoop& loop) noexcept { return loop.asyncgens_; }
 
   static TaskBase* current_task(const EventLoop& loop) noexcept { return loop.current_task_; }
   static TaskBase* swap_current_task(EventLoop& loop, TaskBase* task) noexcept {

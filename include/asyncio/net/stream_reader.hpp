@@ -43,6 +43,7 @@
 #include <utility>
 #include <vector>
 
+#include "asyncio/coro/async_generator.hpp"
 #include "asyncio/coro/coro.hpp"
 #include "asyncio/exceptions.hpp"
 #include "asyncio/net/stream_errors.hpp"
@@ -332,6 +333,12 @@ class StreamReader {
   /// limit(): ValueError, and the line is dropped from the buffer if its "\n" is there, else the
   /// whole buffer is dropped (CPython's behaviour).
   Op<std::string> readline() noexcept { return Op<std::string>(*this, OpKind::readline, 0); }
+
+  /// Python's `async for line in reader`: readline() until it gives "" (EOF), as an async
+  /// generator: `auto lines = reader->lines(); while (auto line = co_await lines.next()) ...`.
+  /// Each line keeps its "\n" (the last may lack it); readline()'s errors come out of next(). The
+  /// reader must outlive the generator.
+  AsyncGenerator<std::string> lines();
 
   /// Python's readuntil(separator=b"\n"): up to and including `separator`.
   ///  - ValueError("Separator should be at least one-byte string") for an empty separator;
