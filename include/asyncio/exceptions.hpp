@@ -1,6 +1,7 @@
 #pragma once
 /// The exceptions of asyncio, in one place as in Python's asyncio/exceptions.py. Layer 0: every layer
-/// may include this header; it includes only the standard library.
+/// may include this header; it includes only the standard library and os_error.hpp (TimeoutError is
+/// an OSError, as in Python 3.11+).
 ///
 /// Two families, as in Python:
 ///  - BaseException and what derives from it (CancelledError, GeneratorExit) do NOT derive from
@@ -9,9 +10,13 @@
 ///  - Everything else (RuntimeError, ValueError, TypeError, InvalidStateError) derives from a standard
 ///    exception, so ordinary C++ error handling sees it.
 
+#include <cerrno>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
+
+#include "asyncio/os_error.hpp"
 
 namespace asyncio {
 
@@ -66,6 +71,13 @@ class StopAsyncIteration : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// Python's EOFError: input ended before what was asked for was complete (the base of
+/// IncompleteReadError, as in Python).
+class EOFError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 /// Python's ValueError: an argument of the right type but an unacceptable value (a generator already
 /// executing, a negative pool size).
 class ValueError : public std::invalid_argument {
@@ -87,11 +99,17 @@ class InvalidStateError : public std::logic_error {
   using std::logic_error::logic_error;
 };
 
-/// Python's TimeoutError: an operation did not finish in time (ConcurrentFuture::result(timeout);
-/// asyncio.wait_for and asyncio.timeout raise it too).
-class TimeoutError : public std::runtime_error {
+/// Python's TimeoutError: an operation did not finish in time (asyncio.timeout, wait_for,
+/// ConcurrentFuture::result(timeout), the TLS timeouts), or a system call failed with ETIMEDOUT.
+/// As in Python 3.11+, an OSError: `catch (const OSError&)` sees it. errno_value() is ETIMEDOUT
+/// either way (Python's asyncio TimeoutError has errno None, which an int cannot say).
+class TimeoutError : public OSError {
  public:
-  using std::runtime_error::runtime_error;
+  /// An asyncio timeout: what() is `message`, operation() is empty.
+  explicit TimeoutError(const std::string& message) : OSError(ETIMEDOUT, std::string_view(), message) {}
+  explicit TimeoutError(const char* message) : TimeoutError(std::string(message)) {}
+  /// A system call that failed with ETIMEDOUT: what() as every OSError's.
+  TimeoutError(int errno_value, std::string_view operation) : OSError(errno_value, operation) {}
 };
 
 }  // namespace asyncio

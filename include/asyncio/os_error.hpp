@@ -30,8 +30,8 @@ class OSError : public std::system_error {
   [[nodiscard]] const char* what() const noexcept override { return message_.c_str(); }
 
  protected:
-  /// For subclasses whose error text is not the errno's (getaddrinfo's EAI codes): `message` is
-  /// the whole of what().
+  /// For subclasses whose error text is not the errno's (getaddrinfo's EAI codes, asyncio's
+  /// timeouts): `message` is the whole of what().
   OSError(int errno_value, std::string_view operation, std::string message);
 
  private:
@@ -78,7 +78,7 @@ ASYNCIO_OS_ERROR_SUBCLASS(ProcessLookupError, OSError);
 #undef ASYNCIO_OS_ERROR_SUBCLASS
 
 /// Throws the OSError subclass Python would raise for `errno_value` (OSError itself when no
-/// subclass matches). ETIMEDOUT is an OSError here: asyncio::TimeoutError is not an OSError.
+/// subclass matches); ETIMEDOUT raises asyncio::TimeoutError (exceptions.hpp).
 [[noreturn]] void throw_os_error(int errno_value, std::string_view operation);
 
 /// The same with the calling thread's errno.

@@ -1,5 +1,7 @@
 #include "asyncio/os_error.hpp"
 
+#include "asyncio/exceptions.hpp"
+
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -62,6 +64,8 @@ void throw_os_error(int errno_value, std::string_view operation) {
       throw PermissionError(errno_value, operation);
     case ESRCH:
       throw ProcessLookupError(errno_value, operation);
+    case ETIMEDOUT:
+      throw TimeoutError(errno_value, operation);
     default:
       throw OSError(errno_value, operation);
   }

@@ -129,7 +129,6 @@ int DatagramSocketTransport::send_one(std::string_view data, const std::optional
 }
 
 void DatagramSocketTransport::sendto(std::string_view data, const std::optional<SocketAddress>& address) {
-  if (user_closed_) throw RuntimeError("Cannot call sendto() after close() or abort()");
   if (address_ && address && !(*address == *address_)) {
     throw ValueError("Invalid address: must be None or " + address_->to_string());
   }
@@ -188,15 +187,9 @@ void DatagramSocketTransport::drop_write_buffer() noexcept {
 
 // --- closing -------------------------------------------------------------------------------------
 
-void DatagramSocketTransport::close() {
-  user_closed_ = true;
-  close_when_flushed();
-}
+void DatagramSocketTransport::close() { close_when_flushed(); }
 
-void DatagramSocketTransport::abort() {
-  user_closed_ = true;
-  force_close(nullptr);
-}
+void DatagramSocketTransport::abort() { force_close(nullptr); }
 
 // --- information ---------------------------------------------------------------------------------
 

@@ -234,12 +234,7 @@ void WritePipeTransport::read_ready() {
   }
 }
 
-void WritePipeTransport::throw_not_writable(const char* what) const {
-  throw RuntimeError(std::string("Cannot call ") + what + " after close(), write_eof() or abort()");
-}
-
 void WritePipeTransport::write(std::string_view data) {
-  if (user_closed_) throw_not_writable("write()");
   if (data.empty()) return;
   if (conn_lost_ != 0 || closing_) {
     drop_write("pipe closed by peer or os.write(pipe, data) raised exception.");
@@ -268,7 +263,6 @@ void WritePipeTransport::write(std::string_view data) {
 }
 
 void WritePipeTransport::writelines(std::span<const std::string_view> data) {
-  if (user_closed_) throw_not_writable("writelines()");
   std::size_t total = 0;
   for (std::string_view piece : data) total += piece.size();
   if (total == 0) return;
@@ -312,7 +306,6 @@ void WritePipeTransport::write_ready() {
 }
 
 void WritePipeTransport::write_eof() {
-  user_closed_ = true;
   if (closing_) return;
   closing_ = true;
   if (buffer_.empty()) {
@@ -323,14 +316,10 @@ void WritePipeTransport::write_eof() {
 }
 
 void WritePipeTransport::close() {
-  user_closed_ = true;
   if (fd_ >= 0 && !closing_) write_eof();  // closing the pipe is all a write end can do
 }
 
-void WritePipeTransport::abort() {
-  user_closed_ = true;
-  force_close(nullptr);
-}
+void WritePipeTransport::abort() { force_close(nullptr); }
 
 std::any WritePipeTransport::get_extra_info(std::string_view name) const {
   if (name == "pipe") return std::any(fd_);

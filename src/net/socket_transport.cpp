@@ -189,12 +189,13 @@ void SocketTransport::watch_reads_again() {
 // --- writing -------------------------------------------------------------------------------------
 
 void SocketTransport::throw_not_writable(const char* what) const {
-  if (eof_) throw RuntimeError(std::string("Cannot call ") + what + " after write_eof()");
-  throw RuntimeError(std::string("Cannot call ") + what + " after close() or abort()");
+  throw RuntimeError(std::string("Cannot call ") + what + " after write_eof()");
 }
 
 void SocketTransport::write(std::string_view data) {
-  if (eof_ || user_closed_) [[unlikely]]
+  // After close(), as CPython: queued behind what is still buffered (close() waits for it), or
+  // dropped if nothing was (the connection then counts as lost); after abort(), dropped.
+  if (eof_) [[unlikely]]
     throw_not_writable("write()");
   if (data.empty()) return;
   if (lost_) [[unlikely]] {
@@ -224,7 +225,7 @@ void SocketTransport::write_rest(std::string_view data, int err, std::size_t sen
 }
 
 void SocketTransport::writelines(std::span<const std::string_view> data) {
-  if (eof_ || user_closed_) throw_not_writable("writelines()");
+  if (eof_) throw_not_writable("writelines()");
   std::size_t total = 0;
   for (std::string_view piece : data) total += piece.size();
   if (total == 0) return;
@@ -309,15 +310,9 @@ void SocketTransport::write_eof() {
 
 // --- closing -------------------------------------------------------------------------------------
 
-void SocketTransport::close() {
-  user_closed_ = true;
-  close_when_flushed();
-}
+void SocketTransport::close() { close_when_flushed(); }
 
-void SocketTransport::abort() {
-  user_closed_ = true;
-  force_close(nullptr);
-}
+void SocketTransport::abort() { force_close(nullptr); }
 
 // --- information ---------------------------------------------------------------------------------
 

@@ -19,8 +19,6 @@ std::string incomplete_message(std::size_t got, std::optional<std::size_t> expec
 }  // namespace
 
 IncompleteReadError::IncompleteReadError(std::string partial, std::optional<std::size_t> expected)
-    : std::runtime_error(incomplete_message(partial.size(), expected)),
-      partial_(std::move(partial)),
-      expected_(expected) {}
+    : EOFError(incomplete_message(partial.size(), expected)), partial_(std::move(partial)), expected_(expected) {}
 
 }  // namespace asyncio

@@ -496,11 +496,11 @@ Coro<CommunicateResult> Process::communicate(std::optional<std::string> input) {
 
 void Process::send_signal(int sig) {
   ProcessState& s = state();
-  if (s.returncode || s.pidfd < 0) return;  // finished: as Popen.send_signal, nothing to do
-  if (pidfd_send_signal(s.pidfd, sig) != 0) {
-    if (errno == ESRCH) return;  // exited and not yet reaped by the loop
-    throw_last_os_error("send_signal(pid " + std::to_string(s.pid) + ", " + std::to_string(sig) + ")");
-  }
+  const std::string what = "send_signal(pid " + std::to_string(s.pid) + ", " + std::to_string(sig) + ")";
+  // As asyncio's transport (its _check_proc): a child that has exited cannot be signalled, whether
+  // or not the loop has reaped it yet (ESRCH).
+  if (s.returncode || s.pidfd < 0) throw ProcessLookupError(ESRCH, what + ": the process has exited");
+  if (pidfd_send_signal(s.pidfd, sig) != 0) throw_last_os_error(what);
 }
 
 void Process::terminate() { send_signal(SIGTERM); }

@@ -1,6 +1,7 @@
 // asyncio::OSError and the subclass chosen by errno, as Python's PEP 3151 chooses.
 
 #include <gtest/gtest.h>
+#include <asyncio/exceptions.hpp>
 #include <asyncio/os_error.hpp>
 
 #include <cerrno>
@@ -36,6 +37,17 @@ TEST(OSError, EachErrnoBecomesTheSubclassPythonRaises) {
   expect_thrown_as<asyncio::PermissionError>(EACCES);
   expect_thrown_as<asyncio::PermissionError>(EPERM);
   expect_thrown_as<asyncio::ProcessLookupError>(ESRCH);
+  expect_thrown_as<asyncio::TimeoutError>(ETIMEDOUT);
+}
+
+TEST(OSError, AnAsyncioTimeoutIsAnOSErrorAsInPython311) {
+  try {
+    throw asyncio::TimeoutError("timeout expired");
+  } catch (const asyncio::OSError& e) {
+    EXPECT_STREQ(e.what(), "timeout expired");
+    EXPECT_EQ(e.errno_value(), ETIMEDOUT);
+    EXPECT_EQ(e.operation(), "");
+  }
 }
 
 TEST(OSError, ConnectionErrorsShareTheConnectionErrorBase) {

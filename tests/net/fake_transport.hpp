@@ -5,8 +5,8 @@
 // connection_made, data_received, eof_received, pause_writing/resume_writing, connection_lost.
 //
 // Like a real transport (and CPython's), close() reports connection_lost(null) from the loop, in a
-// later iteration, and only once. Writing after close() or write_eof() raises RuntimeError, as
-// net/transport.hpp specifies.
+// later iteration, and only once. Writing after write_eof() raises RuntimeError, and after close()
+// the data is dropped (recorded in `dropped`), as net/transport.hpp specifies.
 
 #include <any>
 #include <cstddef>
@@ -32,6 +32,7 @@ class FakeTransport : public Transport, public std::enable_shared_from_this<Fake
 
   // --- what the transport was asked to do ---
   std::string written;
+  std::string dropped;  // written after close()
   int pause_reading_calls = 0;
   int resume_reading_calls = 0;
   int close_calls = 0;
@@ -87,7 +88,10 @@ class FakeTransport : public Transport, public std::enable_shared_from_this<Fake
   // --- WriteTransport ---
   void write(std::string_view data) override {
     if (eof_written) throw RuntimeError("Cannot call write() after write_eof()");
-    if (closing_) throw RuntimeError("write() after close()");
+    if (closing_) {
+      dropped.append(data);
+      return;
+    }
     written.append(data);
   }
   void writelines(std::span<const std::string_view> data) override {

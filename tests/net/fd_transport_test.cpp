@@ -229,19 +229,19 @@ TEST(FdTransport, AWritePipeTransportWarnsFromTheSixthWriteDroppedAfterItsReader
   });
 }
 
-TEST(FdTransport, ADatagramTransportWarnsFromTheFifthDatagramDroppedAfterAFatalError) {
+TEST(FdTransport, ADatagramTransportWarnsFromTheFifthDatagramDroppedAfterItClosed) {
   run_io([]() -> Coro<void> {
     LogCapture log;
     HandlerCapture handler(asyncio::get_running_loop());
     auto [mine, theirs] = asyncio::Socket::socketpair(AF_UNIX, SOCK_DGRAM);
     auto probe = std::make_shared<DatagramProbe>();
-    probe->throw_in_made = true;  // fatal: the endpoint is lost
+    probe->throw_in_made = true;  // reported, and the endpoint closed
     const auto factory = [probe] { return probe; };
     auto connected = co_await asyncio::create_datagram_endpoint(factory, std::move(mine));
     const std::shared_ptr<asyncio::DatagramTransport> transport = connected.first;
     co_await until([&] { return probe->lost == 1; });
     NETT_CO_ASSERT_EQ(handler.contexts().size(), 1u);
-    EXPECT_EQ(handler.contexts()[0].message, "Fatal error: protocol.connection_made() call failed.");
+    EXPECT_EQ(handler.contexts()[0].message, "Exception in callback protocol.connection_made()");
     for (int i = 0; i < 4; ++i) transport->sendto("dropped");
     EXPECT_EQ(log.count(kSocketDropWarning), 0u);
     transport->sendto("dropped");

@@ -475,6 +475,21 @@ TEST(StreamReader, ReaduntilAtEofRaisesIncompleteReadErrorWithEverything) {
   });
 }
 
+TEST(StreamReader, IncompleteReadErrorIsAnEOFErrorAsInPython) {
+  run_virtual_watched([]() -> Coro<void> {
+    StreamReader stream;
+    stream.feed_data(std::string_view("abc"));
+    stream.feed_eof();
+    bool caught = false;
+    try {
+      co_await stream.readexactly(10);
+    } catch (const asyncio::EOFError& e) {
+      caught = dynamic_cast<const IncompleteReadError*>(&e) != nullptr;
+    }
+    EXPECT_TRUE(caught);
+  });
+}
+
 TEST(StreamReader, ReaduntilOverTheLimitWithoutTheSeparatorKeepsTheData) {
   // CPython's test_readuntil_limit_found_sep, first half.
   run_virtual_watched([]() -> Coro<void> {

@@ -102,6 +102,47 @@ TEST(Streams, StartServerAndOpenConnectionEchoALine) {
   });
 }
 
+TEST(Streams, AWriteAfterTheWriterClosedIsDroppedAsInCPython) {
+  run_io([]() -> Coro<void> {
+    std::shared_ptr<Server> server =
+        co_await start_server([](std::shared_ptr<StreamReader> reader,
+                                 StreamWriter writer) -> Coro<void> { writer.write(co_await reader->readline()); },
+                              "127.0.0.1", 0);
+    auto [reader, writer] = co_await open_connection("127.0.0.1", port_of(*server));
+    writer.write("kept\n");
+    EXPECT_EQ(co_await reader->readline(), "kept\n");
+    writer.close();
+    writer.write("dropped");  // no exception: the data goes nowhere
+    co_await writer.wait_closed();
+    writer.write("after wait_closed");
+    server->close();
+    co_await server->wait_closed();
+  });
+}
+
+TEST(Streams, AHandlerMayHandItsWriterOverAndTheConnectionStaysOpenUntilTheNewOwnerLetsGo) {
+  // A chat room: the handler gives the writer to the room and returns; the room writes to the
+  // client later, and the connection closes when the room drops the writer.
+  run_io([]() -> Coro<void> {
+    std::vector<StreamWriter> room;
+    std::shared_ptr<Server> server = co_await start_server(
+        [&room](std::shared_ptr<StreamReader>, StreamWriter writer) -> Coro<void> {
+          room.push_back(std::move(writer));
+          co_return;  // the moved-from writer closes nothing
+        },
+        "127.0.0.1", 0);
+    auto [reader, writer] = co_await open_connection("127.0.0.1", port_of(*server));
+    while (room.empty()) co_await asyncio::sleep(0);  // the handler has run
+    room.front().write("welcome\n");
+    EXPECT_EQ(co_await reader->readline(), "welcome\n");
+    room.clear();  // the owner lets go: its destructor closes the connection
+    EXPECT_EQ(co_await reader->read(), "");
+    writer.close();
+    server->close();
+    co_await server->wait_closed();
+  });
+}
+
 TEST(Streams, AServerWithAPlainCallbackStartsItsOwnTask) {
   // CPython's test_start_server, the plain callback variant.
   run_io([]() -> Coro<void> {

@@ -118,13 +118,15 @@ TEST(Subprocess, SendSignalDeliversThatSignal) {
   });
 }
 
-TEST(Subprocess, SignalsSentAfterTheChildExitedAreIgnored) {
+TEST(Subprocess, SignalsSentAfterTheChildExitedRaiseProcessLookupError) {
+  // As asyncio's subprocess transport (CPython's test_subprocess: test_kill_issue43884 and the
+  // send_signal-after-exit cases).
   asyncio::run([]() -> Coro<void> {
     Process p = co_await asyncio::create_subprocess_exec("true");
     co_await p.wait();
-    EXPECT_NO_THROW(p.kill());
-    EXPECT_NO_THROW(p.terminate());
-    EXPECT_NO_THROW(p.send_signal(SIGUSR1));
+    EXPECT_THROW(p.kill(), asyncio::ProcessLookupError);
+    EXPECT_THROW(p.terminate(), asyncio::ProcessLookupError);
+    EXPECT_THROW(p.send_signal(SIGUSR1), asyncio::ProcessLookupError);
     EXPECT_EQ(p.returncode(), 0);
   });
 }

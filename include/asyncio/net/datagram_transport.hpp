@@ -28,24 +28,23 @@
 ///    error_received(); the endpoint stays open, and a datagram whose send failed is dropped.
 ///  - close() stops receiving, sends what is queued, then closes the socket and calls
 ///    connection_lost(null) (from a later iteration than close()). abort() drops the queue.
-///  - An exception that is not an OSError from the socket, or thrown by connection_made, is fatal
-///    (Python's _fatal_error): it goes to the loop's exception handler and connection_lost(error)
-///    follows.
+///  - An exception that is not an OSError from the socket is fatal (Python's _fatal_error): it goes
+///    to the loop's exception handler and connection_lost(error) follows. One thrown by
+///    connection_made is reported ("Exception in callback protocol.connection_made()") and the
+///    endpoint closed, as on every transport here.
 ///
 /// Lifetime: as SocketTransport (net/socket_transport.hpp): the loop keeps the transport alive
 /// until connection_lost has returned; if the loop closes first the transport is abandoned (socket
 /// closed, protocol released without connection_lost).
 ///
 /// Differences from CPython:
-///  - sendto() after close() or abort() raises RuntimeError (as write() does on this library's
-///    stream transports); after a fatal error, datagrams are dropped (a warning is logged from the
-///    fifth on), as CPython does for a connected endpoint. sendto() without an address on an
+///  - sendto() without an address on an
 ///    endpoint that has no remote address raises ValueError at once (CPython's socket.sendto
 ///    raises TypeError, which is then fatal).
 ///  - an exception thrown by datagram_received() or error_received() is reported to the exception
 ///    handler ("protocol.datagram_received() call failed.") and the endpoint stays open (CPython lets
-///    it escape to the loop, which logs it; the endpoint stays open too). An exception from
-///    connection_made() is fatal, as for SocketTransport (CPython logs it).
+///    it escape to the loop, which logs it; the endpoint stays open too). After an exception from
+///    connection_made() the endpoint is closed (CPython only logs it).
 ///  - addresses are numeric SocketAddress values: no name resolution (Python resolves a (host, port)
 ///    pair with getaddrinfo).
 ///
@@ -154,7 +153,8 @@ class DatagramSocketTransport final : public DatagramTransport,
   // --- DatagramTransport ---
   /// Python's sendto(data, addr). On an endpoint with a remote address, `address` must be that
   /// address or omitted (ValueError otherwise); without one it is required (ValueError). Errors
-  /// of the send itself go to error_received(). RuntimeError after close() or abort().
+  /// of the send itself go to error_received(). After close() queued behind what is still
+  /// buffered, else dropped, as CPython's; after abort() or a fatal error, dropped.
   void sendto(std::string_view data, const std::optional<SocketAddress>& address = std::nullopt) override;
   void abort() override;
   /// Bytes queued (each datagram counts its size plus 8, as in CPython).

@@ -498,24 +498,27 @@ class FdTransport : private TableEntry {
   std::uint32_t conn_lost_ = 0;  // Python's _conn_lost: see kCountsLoss
   bool lost_ = false;
   bool closing_ = false;
-  bool user_closed_ = false;  // close(), abort() (or write_eof() on a pipe) was called: writes raise
-  bool paused_ = false;       // pause_reading()
-  bool started_ = false;      // connection_made has run
+  bool paused_ = false;   // pause_reading()
+  bool started_ = false;  // connection_made has run
   bool protocol_paused_ = false;
   bool reader_on_ = false;
   bool writer_on_ = false;
 
  private:
-  /// Python's _SelectorTransport's call_soon(connection_made) and what follows it: connection_made
-  /// (an exception from it is fatal), then Derived's watches, then the waiter's result (unless it
-  /// was cancelled meanwhile: futures._set_result_unless_cancelled).
+  /// Python's _SelectorTransport's call_soon(connection_made) and what follows it: connection_made,
+  /// then Derived's watches, then the waiter's result (unless it was cancelled meanwhile:
+  /// futures._set_result_unless_cancelled).
   void start(Future<void>& waiter) {
     started_ = true;
     if (protocol_) {
       try {
         protocol_->connection_made(derived());
       } catch (...) {
-        fatal_error(std::current_exception(), "Fatal error: protocol.connection_made() call failed.");
+        // CPython runs connection_made as a loop callback, whose exception the loop reports; the
+        // protocol is then in no state to go on, so the transport closes (what it wrote still goes
+        // out first) and connection_lost(nullptr) follows.
+        report("Exception in callback protocol.connection_made()", std::current_exception());
+        derived().close();
       }
     }
     derived().start_watching();

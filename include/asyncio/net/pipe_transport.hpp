@@ -45,11 +45,9 @@
 /// closed, protocol released without connection_lost).
 ///
 /// Differences from CPython:
-///  - write()/writelines() after close(), write_eof() or abort() raise RuntimeError (the contract of
-///    net/transport.hpp); CPython drops the data silently. After the reader went away or an error,
-///    data is dropped as in CPython (a warning is logged from the fifth write on).
-///  - an exception thrown by data_received() or connection_made() is fatal, as on SocketTransport
-///    (CPython lets it escape to the loop, which logs it, and keeps reading); one thrown by
+///  - an exception thrown by data_received() is fatal, as on SocketTransport (CPython lets it
+///    escape to the loop, which logs it, and keeps reading); one thrown by connection_made() is
+///    reported and the transport closed (CPython only logs it); one thrown by
 ///    eof_received() is reported and connection_lost still follows.
 ///  - the read transport takes a Protocol only (as CPython's: no BufferedProtocol).
 ///
@@ -142,9 +140,9 @@ class ReadPipeTransport final : public ReadTransport,
 /// Python's _UnixWritePipeTransport.
 ///
 /// Invariants (besides detail::FdTransport's, net/fd_transport.hpp): `closing_` once
-/// close()/write_eof()/abort(), the reader's departure or an error began the end; `user_closed_`
-/// once close(), write_eof() or abort() was called (write() then raises); `conn_lost_` counts the
-/// writes dropped after an error (and is > 0 from the error on); the writer is registered iff bytes
+/// close()/write_eof()/abort(), the reader's departure or an error began the end (writes are then
+/// dropped, as CPython's); `conn_lost_` counts the writes dropped after an error (and is > 0 from
+/// the error on); the writer is registered iff bytes
 /// are buffered and the end has not come; the reader (the peer-close watch) from connection_made
 /// until the end, for a FIFO or a socket.
 class WritePipeTransport final : public WriteTransport,
@@ -179,8 +177,8 @@ class WritePipeTransport final : public WriteTransport,
   void set_protocol(std::shared_ptr<BaseProtocol> protocol) override;
   [[nodiscard]] std::shared_ptr<BaseProtocol> get_protocol() const override { return protocol_; }
 
-  /// Writes now what the pipe takes and buffers the rest (copied). RuntimeError after close(),
-  /// write_eof() or abort(); dropped once the reader went away or a write failed.
+  /// Writes now what the pipe takes and buffers the rest (copied). Dropped, as CPython's, after
+  /// close(), write_eof() or abort(), and once the reader went away or a write failed.
   void write(std::string_view data) override;
   /// As one write() of the concatenation.
   void writelines(std::span<const std::string_view> data) override;
@@ -218,7 +216,6 @@ class WritePipeTransport final : public WriteTransport,
   void write_ready();
   /// add_writer(), a failure being fatal (and counted as a failed write, as in CPython).
   bool add_writer_counted();
-  [[noreturn]] void throw_not_writable(const char* what) const;
 
   detail::WriteBuffer buffer_;
   bool watch_peer_;  // a FIFO or a socket: the reader's departure shows as readability

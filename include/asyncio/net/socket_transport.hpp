@@ -17,7 +17,7 @@
 ///    connection_lost(null), always from a later iteration than close(). abort() drops the buffer.
 ///    write_eof() shuts the write side down (SHUT_WR) once the buffer is flushed.
 ///  - An error from recv/send, or an exception thrown by a protocol callback (data_received,
-///    get_buffer, buffer_updated, eof_received, connection_made), is fatal (Python's _fatal_error):
+///    get_buffer, buffer_updated, eof_received), is fatal (Python's _fatal_error):
 ///    an exception that is not an OSError goes to the loop's exception handler (message "Fatal
 ///    error: protocol.data_received() call failed.", ...; the transport is described in the
 ///    context's `handle` field, Python's 'transport' key), the buffer is dropped and
@@ -38,11 +38,10 @@
 /// still held behaves as closed from then on (write() drops the data, close() does nothing).
 ///
 /// Differences from CPython:
-///  - write()/writelines() after close() or abort() raise RuntimeError (the contract of
-///    net/transport.hpp); CPython drops the data silently. After the connection was lost by an
-///    error or EOF, writes are dropped as in CPython (a warning is logged from the fifth on).
 ///  - eof_received() is called at most once even if reading is resumed after it.
-///  - an exception from connection_made() is fatal like the others (CPython only logs it).
+///  - an exception from connection_made() is reported to the exception handler ("Exception in
+///    callback protocol.connection_made()", as CPython's loop reports a failed callback) and the
+///    transport closed after flushing (CPython only logs it and keeps the transport).
 ///  - the read size is 64 KiB (CPython: 256 KiB), and the buffer is reused instead of allocated.
 ///
 /// Invariants (besides detail::FdTransport's, net/fd_transport.hpp): `closing_` once

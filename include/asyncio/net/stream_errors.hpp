@@ -10,6 +10,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "asyncio/exceptions.hpp"
+
 namespace asyncio {
 
 /// Python's asyncio.IncompleteReadError: EOF came before the read could complete. The bytes read
@@ -17,9 +19,8 @@ namespace asyncio {
 /// asked for (readexactly), or empty when it was not known (readuntil).
 ///
 /// what() is Python's str(e): "18 bytes read on a total of 36 expected bytes", with "undefined"
-/// for an unknown count. Python derives it from EOFError, which this library does not have: it is
-/// a std::runtime_error.
-class IncompleteReadError : public std::runtime_error {
+/// for an unknown count. An EOFError, as in Python.
+class IncompleteReadError : public EOFError {
  public:
   IncompleteReadError(std::string partial, std::optional<std::size_t> expected);
 

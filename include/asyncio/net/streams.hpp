@@ -22,7 +22,17 @@
 ///
 /// The reader is a std::shared_ptr<StreamReader> because the connection's protocol feeds it while
 /// the program reads it: both hold it (Python shares one object the same way). The writer is a
-/// move-only StreamWriter: whoever holds it owns the connection, and destroying it closes it.
+/// move-only StreamWriter: whoever holds it owns the connection, and destroying it closes it. So a
+/// handler that returns closes its connection, unless it handed the writer over first (a moved-from
+/// writer closes nothing), as a chat server does with its members:
+///
+///   std::vector<asyncio::StreamWriter> room;   // outlives the handlers
+///   ... [&room](std::shared_ptr<asyncio::StreamReader> reader, asyncio::StreamWriter writer)
+///           -> asyncio::Coro<void> {
+///         room.push_back(std::move(writer));   // the room owns the connection now
+///         co_return;                           // returning closes nothing
+///       }
+///   ... room.erase(it);                        // the room lets go: the connection closes
 ///
 /// TLS (ssl=, start_tls) is in tls/streams.hpp. Differences from CPython: the keyword arguments
 /// are the option structs of create_connection and create_server (net/connection.hpp,

@@ -62,7 +62,10 @@ class ReadTransport : public virtual BaseTransport {
 class WriteTransport : public virtual BaseTransport {
  public:
   /// Python's write(data): sends what it can now and buffers the rest (copied: `data` may go
-  /// away after the call). Never blocks. Writing after close() or write_eof() raises RuntimeError.
+  /// away after the call). Never blocks. As CPython's: after close(), data still goes out behind
+  /// what is buffered (close() waits for that), and is dropped once the connection is lost (after
+  /// abort(), an error, or a close() with nothing buffered), a warning logged from the fifth such
+  /// write on. After write_eof(), RuntimeError on a socket (a pipe drops it).
   virtual void write(std::string_view data) = 0;
 
   /// Python's writelines(list_of_data): as one write of their concatenation.

@@ -149,8 +149,8 @@ class Process {
   /// the result (as in Python).
   Coro<CommunicateResult> communicate(std::optional<std::string> input = std::nullopt);
 
-  /// Python's send_signal(sig): sends `sig` to the child, or does nothing once it has exited.
-  /// OSError (EINVAL) for an invalid signal number.
+  /// Python's send_signal(sig): sends `sig` to the child. ProcessLookupError once it has exited
+  /// (as asyncio's), OSError (EINVAL) for an invalid signal number.
   void send_signal(int sig);
   /// SIGTERM.
   void terminate();
