@@ -68,17 +68,14 @@ SSLProtocol::SSLProtocol(EventLoop& loop, std::shared_ptr<BaseProtocol> app_prot
   set_app_protocol(std::move(app_protocol));
   clear_ssl_errors();
   ssl_ = SSL_new(context_.native_handle());
-  incoming_ = BIO_new(BIO_s_mem());
-  outgoing_ = BIO_new(BIO_s_mem());
+  incoming_ = make_input_bio(cipher_in_);
+  outgoing_ = make_output_bio(cipher_out_);
   if (ssl_ == nullptr || incoming_ == nullptr || outgoing_ == nullptr) {
     BIO_free(incoming_);
     BIO_free(outgoing_);
     SSL_free(ssl_);
     raise_ssl_error(SSL_ERROR_SSL, "creating a TLS session");
   }
-  // An empty memory BIO reports "retry" rather than EOF: the records just have not come yet.
-  BIO_set_mem_eof_return(incoming_, -1);
-  BIO_set_mem_eof_return(outgoing_, -1);
   SSL_set_bio(ssl_, incoming_, outgoing_);  // the session owns both from here
   if (server_side) {
     SSL_set_accept_state(ssl_);
@@ -169,16 +166,13 @@ void SSLProtocol::connection_lost(std::exception_ptr error) {
 }
 
 std::span<char> SSLProtocol::get_buffer(std::size_t size_hint) {
+  // The plain transport reads straight into what OpenSSL reads from.
   const std::size_t want = size_hint == 0 || size_hint > kMaxSize ? kMaxSize : size_hint;
-  return std::span<char>(read_buffer_.data(), want);
+  return cipher_in_.prepare(want).first(want);
 }
 
 void SSLProtocol::buffer_updated(std::size_t n) {
-  if (BIO_write(incoming_, read_buffer_.data(), static_cast<int>(n)) != static_cast<int>(n)) {
-    fatal_error(std::make_exception_ptr(RuntimeError("TLS: the incoming buffer could not grow")),
-                "Fatal error on SSL protocol");
-    return;
-  }
+  cipher_in_.commit(n);
   switch (state_) {
     case State::do_handshake:
       do_handshake();
@@ -351,7 +345,7 @@ void SSLProtocol::do_flush() {
   // filled the buffer comes back here, and so does a paused app once it resumes, unless it was the
   // app that closed (it wants no more). The shutdown timeout bounds the wait.
   if (read_scheduled_) return;
-  const bool undelivered = SSL_pending(ssl_) > 0 || BIO_ctrl_pending(incoming_) > 0;
+  const bool undelivered = SSL_pending(ssl_) > 0 || cipher_in_.size() > 0;
   const bool app_closed = app_transport_ != nullptr && app_transport_->closed_by_app();
   if (app_reading_paused_ && undelivered && !app_closed && app_state_ == AppState::con_made) return;
   set_state(State::shutdown);
@@ -473,21 +467,17 @@ void SSLProtocol::do_write() {
 }
 
 void SSLProtocol::process_outgoing() {
-  if (!ssl_writing_paused_ && transport_ != nullptr) {
-    char* data = nullptr;
-    const long n = BIO_get_mem_data(outgoing_, &data);
-    if (n > 0) {
-      // The plain transport copies only what the socket does not take now.
-      transport_->write(std::string_view(data, static_cast<std::size_t>(n)));
-      (void)BIO_reset(outgoing_);
-    }
+  if (!ssl_writing_paused_ && transport_ != nullptr && !cipher_out_.empty()) {
+    // The plain transport copies only what the socket does not take now. What it was handed is
+    // dropped after the call, not before: nothing OpenSSL adds meanwhile may be lost.
+    const std::size_t n = cipher_out_.size();
+    transport_->write(std::string_view(cipher_out_.data(), n));
+    cipher_out_.erase(0, n);
   }
   control_app_writing();
 }
 
-std::size_t SSLProtocol::write_buffer_size() const noexcept {
-  return static_cast<std::size_t>(BIO_ctrl_pending(outgoing_)) + write_backlog_bytes_;
-}
+std::size_t SSLProtocol::write_buffer_size() const noexcept { return cipher_out_.size() + write_backlog_bytes_; }
 
 void SSLProtocol::control_app_writing() {
   // Only between connection_made and connection_lost does the app hear of flow control.
@@ -627,9 +617,7 @@ void SSLProtocol::call_eof_received() {
   }
 }
 
-std::size_t SSLProtocol::read_buffer_size() const noexcept {
-  return static_cast<std::size_t>(BIO_ctrl_pending(incoming_));
-}
+std::size_t SSLProtocol::read_buffer_size() const noexcept { return cipher_in_.size(); }
 
 void SSLProtocol::control_ssl_reading() {
   if (transport_ == nullptr) return;
@@ -736,15 +724,9 @@ void SSLTransport::resume_reading() {
 }
 
 void SSLTransport::write(std::string_view data) {
-  auto p = protocol_.lock();
-  if (p == nullptr || p->plain_transport() == nullptr) {
-    if (p) p->write_appdata(data);  // dropped, with CPython's warning from the fifth on
-    return;
-  }
-  // As the plain transports: the app's own close() makes a write a mistake; the peer's close or a
-  // lost connection only drops it (write_appdata, from flushing on).
-  if (user_closed_) throw RuntimeError("Cannot call write() after close() or abort()");
-  p->write_appdata(data);
+  // After close(), abort() or the end of the connection the data is dropped (write_appdata, from
+  // flushing on), with CPython's warning from the fifth write.
+  if (auto p = protocol_.lock()) p->write_appdata(data);
 }
 
 void SSLTransport::writelines(std::span<const std::string_view> data) {

@@ -13,19 +13,20 @@
 // bounds both, after which the plain transport is aborted. abort() and every fatal error go to
 // unwrapped at once.
 //
-// Where bytes are copied: ciphertext from the plain transport's read buffer into the incoming BIO
-// (get_buffer/buffer_updated: the plain transport reads straight into our buffer, then BIO_write);
-// plaintext is decrypted by SSL_read straight into a BufferedProtocol's buffer, or into our
-// buffer for a Protocol's data_received (the copy OpenSSL's decryption forces); application data
-// is copied into the write backlog by write() (it may have to wait: the handshake, or the plain
-// transport's writing paused), then encrypted by SSL_write into the outgoing BIO, whose bytes are handed to the plain
-// transport's write() in place (BIO_get_mem_data), which copies only what the socket cannot take
-// at once.
+// Where bytes are copied: the plain transport reads ciphertext straight into the buffer OpenSSL
+// reads its records from (get_buffer/buffer_updated into a CipherInput, cipher_bio.hpp); plaintext
+// is decrypted by SSL_read straight into a BufferedProtocol's buffer, or into our buffer for a
+// Protocol's data_received (the copy OpenSSL's decryption forces); application data is encrypted
+// from the caller's bytes when it can go at once, else copied into the write backlog by write()
+// (it must wait: the handshake, or the plain transport's writing paused); SSL_write puts the
+// records into the outgoing buffer, whose bytes are handed to the plain transport's write() in
+// place, which copies only what the socket cannot take at once. Neither buffer is ever
+// zero-filled (OpenSSL's memory BIOs were: see cipher_bio.hpp).
 //
 // Flow control, as CPython: the app's writes wait in a backlog while the plain transport's
-// writing is paused; the app gets pause_writing() when backlog plus outgoing BIO pass the
+// writing is paused; the app gets pause_writing() when backlog plus outgoing buffer pass the
 // high-water mark (512 KiB by default) and resume_writing() at the low one. The app's
-// pause_reading() stops decryption; ciphertext then piles up in the incoming BIO until its
+// pause_reading() stops decryption; ciphertext then piles up in the incoming buffer until its
 // high-water mark (256 KiB), where the plain transport's reading is paused.
 
 #include <openssl/ssl.h>
@@ -43,6 +44,7 @@
 #include "asyncio/net/transport.hpp"
 #include "asyncio/task/future.hpp"
 #include "asyncio/tls/tls_options.hpp"
+#include "cipher_bio.hpp"
 
 namespace asyncio::detail {
 
@@ -112,7 +114,7 @@ class SSLProtocol final : public BufferedProtocol, public std::enable_shared_fro
   /// Calls `method` on this protocol after `delay` seconds, if it still exists then.
   Handle call_later_on_self(double delay, void (SSLProtocol::*method)());
   void do_write();
-  /// SSL_write of `data` into the outgoing BIO: how much OpenSSL took (all of it, as a memory BIO
+  /// SSL_write of `data` into the outgoing buffer: how much OpenSSL took (all of it, as that buffer
   /// never refuses, or none when it must read first). Throws SSLError, or SSLZeroReturnError for a
   /// session already closed.
   std::size_t encrypt(std::string_view data);
@@ -138,8 +140,10 @@ class SSLProtocol final : public BufferedProtocol, public std::enable_shared_fro
   SSLContext context_;
   Transport* transport_ = nullptr;  // the plain transport, from connection_made to connection_lost
   SSL* ssl_ = nullptr;
-  BIO* incoming_ = nullptr;  // ciphertext received, for OpenSSL to read
-  BIO* outgoing_ = nullptr;  // ciphertext OpenSSL wrote, for the plain transport
+  CipherInput cipher_in_;    // ciphertext received, for OpenSSL to read (through incoming_)
+  std::string cipher_out_;   // ciphertext OpenSSL wrote (through outgoing_), for the plain transport
+  BIO* incoming_ = nullptr;  // owned by ssl_, like outgoing_
+  BIO* outgoing_ = nullptr;
   Future<void> waiter_;
   double handshake_timeout_;
   double shutdown_timeout_;
@@ -148,7 +152,7 @@ class SSLProtocol final : public BufferedProtocol, public std::enable_shared_fro
   std::exception_ptr fatal_;  // what ended the connection, for the app's connection_lost
   std::deque<std::string> write_backlog_;
   std::size_t write_backlog_bytes_ = 0;
-  std::vector<char> read_buffer_;  // what the plain transport reads into; plaintext for data_received
+  std::vector<char> read_buffer_;  // plaintext for data_received
   std::size_t incoming_high_water_ = 256 * 1024;
   std::size_t incoming_low_water_ = 64 * 1024;
   std::size_t outgoing_high_water_ = 512 * 1024;
@@ -200,7 +204,7 @@ class SSLTransport final : public Transport {
  private:
   std::weak_ptr<SSLProtocol> protocol_;
   bool closed_ = false;
-  bool user_closed_ = false;  // by close() or abort(): a write is then a mistake
+  bool user_closed_ = false;  // by close() or abort(): the app wants nothing more of the peer
 };
 
 /// A new SSLProtocol with its app transport (see the constructor).
