@@ -15,13 +15,12 @@
 //
 // Where bytes are copied: the plain transport reads ciphertext straight into the buffer OpenSSL
 // reads its records from (get_buffer/buffer_updated into a CipherInput, cipher_bio.hpp); plaintext
-// is decrypted by SSL_read straight into a BufferedProtocol's buffer, or into our buffer for a
-// Protocol's data_received (the copy OpenSSL's decryption forces); application data is encrypted
-// from the caller's bytes when it can go at once, else copied into the write backlog by write()
-// (it must wait: the handshake, or the plain transport's writing paused); SSL_write puts the
-// records into the outgoing buffer, whose bytes are handed to the plain transport's write() in
-// place, which copies only what the socket cannot take at once. Neither buffer is ever
-// zero-filled (OpenSSL's memory BIOs were: see cipher_bio.hpp).
+// is decrypted by SSL_read straight into a BufferedProtocol's buffer, or into a buffer shared by the
+// thread's connections for a Protocol's data_received (the copy OpenSSL's decryption forces); application data is
+// encrypted from the caller's bytes when it can go at once, else copied into the write backlog by write() (it must
+// wait: the handshake, or the plain transport's writing paused); SSL_write puts the records into the outgoing buffer,
+// whose bytes are handed to the plain transport's write() in place, which copies only what the socket cannot take at
+// once. Neither buffer is ever zero-filled (OpenSSL's memory BIOs were: see cipher_bio.hpp).
 //
 // Flow control, as CPython: the app's writes wait in a backlog while the plain transport's
 // writing is paused; the app gets pause_writing() when backlog plus outgoing buffer pass the
@@ -152,7 +151,6 @@ class SSLProtocol final : public BufferedProtocol, public std::enable_shared_fro
   std::exception_ptr fatal_;  // what ended the connection, for the app's connection_lost
   std::deque<std::string> write_backlog_;
   std::size_t write_backlog_bytes_ = 0;
-  std::vector<char> read_buffer_;  // plaintext for data_received
   std::size_t incoming_high_water_ = 256 * 1024;
   std::size_t incoming_low_water_ = 64 * 1024;
   std::size_t outgoing_high_water_ = 512 * 1024;
