@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <limits>
 #include <string>
@@ -346,7 +347,33 @@ std::shared_ptr<ProcessState> spawn(EventLoop& loop, const char* api, const std:
     if (sources[i] >= 0) check(posix_spawn_file_actions_adddup2(&fa.actions, sources[i], i), call);
   }
   if (options.err.kind() == Stdio::Kind::to_stdout) check(posix_spawn_file_actions_adddup2(&fa.actions, 1, 2), call);
-  if (options.close_fds) check(posix_spawn_file_actions_addclosefrom_np(&fa.actions, 3), call);
+  // pass_fds: a dup2 of a descriptor onto itself clears its close-on-exec flag in the child (glibc
+  // 2.29+), and closing stops below the lowest one, the others in between closed one by one.
+  std::vector<int> passed(options.pass_fds.begin(), options.pass_fds.end());
+  std::sort(passed.begin(), passed.end());
+  passed.erase(std::unique(passed.begin(), passed.end()), passed.end());
+  for (const int fd : passed) {
+    if (fd < 3 || ::fcntl(fd, F_GETFD) < 0) {
+      throw ValueError(call + ": pass_fds: " + std::to_string(fd) + " is not an open descriptor above 2");
+    }
+    check(posix_spawn_file_actions_adddup2(&fa.actions, fd, fd), call);
+  }
+  if (options.close_fds) {
+    int next = 3;
+    for (const int fd : passed) {
+      for (int gap = next; gap < fd; ++gap) {
+        if (::fcntl(gap, F_GETFD) >= 0) check(posix_spawn_file_actions_addclose(&fa.actions, gap), call);
+      }
+      next = fd + 1;
+    }
+    check(posix_spawn_file_actions_addclosefrom_np(&fa.actions, next), call);
+  }
+  const std::string cwd(options.cwd);
+  if (!cwd.empty()) {
+    // Checked here too, so that the error names the directory rather than the program.
+    if (::access(cwd.c_str(), X_OK) != 0) throw_last_os_error(call + ": cwd " + cwd);
+    check(posix_spawn_file_actions_addchdir_np(&fa.actions, cwd.c_str()), call);
+  }
 
   SpawnAttributes attr;
   sigset_t mask;
@@ -360,7 +387,30 @@ std::shared_ptr<ProcessState> spawn(EventLoop& loop, const char* api, const std:
   sigaddset(&defaults, SIGPIPE);
   check(posix_spawnattr_setsigmask(&attr.attributes, &mask), call);
   check(posix_spawnattr_setsigdefault(&attr.attributes, &defaults), call);
-  check(posix_spawnattr_setflags(&attr.attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF), call);
+  short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+  if (options.start_new_session) flags |= POSIX_SPAWN_SETSID;
+  if (options.process_group) {
+    if (*options.process_group < 0) {
+      throw ValueError(call + ": process_group must be >= 0, got " + std::to_string(*options.process_group));
+    }
+    flags |= POSIX_SPAWN_SETPGROUP;
+    check(posix_spawnattr_setpgroup(&attr.attributes, *options.process_group), call);
+  }
+  check(posix_spawnattr_setflags(&attr.attributes, flags), call);
+
+  std::vector<std::string> env_entries;
+  std::vector<char*> envp;
+  if (options.env != nullptr) {
+    for (const auto& [name, value] : *options.env) {
+      if (name.empty() || name.find('=') != std::string::npos || name.find('\0') != std::string::npos ||
+          value.find('\0') != std::string::npos) {
+        throw ValueError(call + ": env: illegal environment variable name or value: " + name);
+      }
+      env_entries.push_back(name + "=" + value);
+    }
+    for (std::string& e : env_entries) envp.push_back(e.data());
+    envp.push_back(nullptr);
+  }
 
   std::vector<char*> args;
   args.reserve(argv.size() + 1);
@@ -369,7 +419,9 @@ std::shared_ptr<ProcessState> spawn(EventLoop& loop, const char* api, const std:
 
   pid_t pid = -1;
   // posix_spawnp searches PATH only for a name without a slash, as execvp and Python's Popen do.
-  check(posix_spawnp(&pid, program.c_str(), &fa.actions, &attr.attributes, args.data(), environ), call);
+  check(posix_spawnp(&pid, program.c_str(), &fa.actions, &attr.attributes, args.data(),
+                     options.env != nullptr ? envp.data() : environ),
+        call);
 
   // The child exists: from here on it is reaped whatever happens.
   const int pidfd = pidfd_open(pid);

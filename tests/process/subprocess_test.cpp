@@ -14,6 +14,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -401,6 +402,89 @@ TEST(Subprocess, KillingAChildWhileWritingToItsStdinMakesDrainRaiseBrokenPipeErr
   });
   EXPECT_TRUE(broken);  // and SIGPIPE did not end this process
   EXPECT_TRUE(no_children());
+}
+
+// --- cwd, env, sessions, groups, pass_fds (CPython's test_subprocess counterparts) -----------------
+
+/// Field `n` (1-based) of /proc/<pid>/stat of the child, as the child itself prints it.
+std::string stat_field_command(int n) { return "cut -d' ' -f" + std::to_string(n) + " /proc/$$/stat"; }
+
+TEST(Subprocess, CwdRunsTheChildInThatDirectory) {
+  asyncio::run([]() -> Coro<void> {
+    Process p = co_await asyncio::create_subprocess_exec("sh", "-c", "pwd",
+                                                         ProcessOptions{.out = Stdio::pipe(), .cwd = "/proc"});
+    EXPECT_EQ((co_await p.communicate()).stdout_data, "/proc\n");
+  });
+}
+
+TEST(Subprocess, AMissingCwdRaisesFileNotFoundErrorNamingTheDirectory) {
+  asyncio::run([]() -> Coro<void> {
+    std::string error;
+    try {
+      co_await asyncio::create_subprocess_exec("true", ProcessOptions{.cwd = "/no/such/directory"});
+    } catch (const asyncio::FileNotFoundError& e) {
+      error = e.what();
+    }
+    EXPECT_NE(error.find("/no/such/directory"), std::string::npos) << error;
+  });
+}
+
+TEST(Subprocess, EnvReplacesTheWholeEnvironmentOfTheChild) {
+  const std::map<std::string, std::string> env{{"ONLY", "this one"}};
+  asyncio::run([&env]() -> Coro<void> {
+    Process p = co_await asyncio::create_subprocess_exec("env", ProcessOptions{.out = Stdio::pipe(), .env = &env});
+    EXPECT_EQ((co_await p.communicate()).stdout_data, "ONLY=this one\n");
+  });
+}
+
+TEST(Subprocess, AnEnvNameWithAnEqualsSignRaisesValueError) {
+  const std::map<std::string, std::string> env{{"A=B", "x"}};
+  asyncio::run([&env]() -> Coro<void> {
+    EXPECT_THROW(co_await asyncio::create_subprocess_exec("true", ProcessOptions{.env = &env}), asyncio::ValueError);
+  });
+}
+
+TEST(Subprocess, StartNewSessionPutsTheChildInASessionItLeads) {
+  asyncio::run([]() -> Coro<void> {
+    Process p = co_await asyncio::create_subprocess_exec(
+        "sh", "-c", stat_field_command(6), ProcessOptions{.out = Stdio::pipe(), .start_new_session = true});
+    EXPECT_EQ((co_await p.communicate()).stdout_data, std::to_string(p.pid()) + "\n");
+    Process same = co_await asyncio::create_subprocess_exec("sh", "-c", stat_field_command(6),
+                                                            ProcessOptions{.out = Stdio::pipe()});
+    EXPECT_EQ((co_await same.communicate()).stdout_data, std::to_string(::getsid(0)) + "\n");
+  });
+}
+
+TEST(Subprocess, ProcessGroupZeroMakesTheChildLeadANewGroup) {
+  asyncio::run([]() -> Coro<void> {
+    Process p = co_await asyncio::create_subprocess_exec("sh", "-c", stat_field_command(5),
+                                                         ProcessOptions{.out = Stdio::pipe(), .process_group = 0});
+    EXPECT_EQ((co_await p.communicate()).stdout_data, std::to_string(p.pid()) + "\n");
+  });
+}
+
+TEST(Subprocess, PassFdsKeepsThoseDescriptorsOpenInTheChildUnderTheirNumbers) {
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);  // close-on-exec, as the library's own descriptors are
+  const int passed[] = {fds[1]};
+  asyncio::run([&]() -> Coro<void> {
+    Process p = co_await asyncio::create_subprocess_exec("sh", "-c", "echo through >&" + std::to_string(fds[1]),
+                                                         ProcessOptions{.pass_fds = passed});
+    EXPECT_EQ(co_await p.wait(), 0);
+  });
+  ::close(fds[1]);
+  char buffer[32] = {};
+  EXPECT_EQ(::read(fds[0], buffer, sizeof buffer), 8);
+  EXPECT_STREQ(buffer, "through\n");
+  ::close(fds[0]);
+}
+
+TEST(Subprocess, PassFdsOfADescriptorThatIsNotOpenRaisesValueError) {
+  const int passed[] = {987};
+  asyncio::run([&]() -> Coro<void> {
+    EXPECT_THROW(co_await asyncio::create_subprocess_exec("true", ProcessOptions{.pass_fds = passed}),
+                 asyncio::ValueError);
+  });
 }
 
 TEST(Subprocess, TheChildGetsNoOtherDescriptorByDefault) {

@@ -40,8 +40,10 @@
 
 #include <concepts>
 #include <cstddef>
+#include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -99,11 +101,26 @@ struct ProcessOptions {
   Stdio in{};   ///< stdin=
   Stdio out{};  ///< stdout=
   Stdio err{};  ///< stderr= (may be Stdio::to_stdout())
-  /// Python's close_fds=True: the child gets no descriptor but 0, 1 and 2.
+  /// Python's close_fds=True: the child gets no descriptor but 0, 1 and 2 (and pass_fds).
   bool close_fds = true;
   /// Python's limit=: the line-length limit of the out() and err() StreamReaders (ValueError if 0).
   std::size_t limit = stream_default_limit;
+  /// Python's cwd=: the child's working directory (empty: the parent's). A FileNotFoundError
+  /// names it if it does not exist. Viewed, not copied: it must live until the call returns.
+  std::string_view cwd{};
+  /// Python's env=: the child's whole environment, instead of the parent's (nullptr: the
+  /// parent's, as Python's None; an empty map: none at all). Must live until the call returns.
+  const std::map<std::string, std::string>* env = nullptr;
+  /// Python's start_new_session=True: the child runs setsid(), in a session of its own.
+  bool start_new_session = false;
+  /// Python's process_group=: the child runs setpgid(0, group); 0 makes a new group led by the
+  /// child. nullopt: the parent's group.
+  std::optional<pid_t> process_group{};
+  /// Python's pass_fds=: descriptors the child keeps under their own numbers, inheritable there,
+  /// even with close_fds (ValueError for one that is not open). Must live until the call returns.
+  std::span<const int> pass_fds{};
 };
+static_assert(std::is_trivially_destructible_v<ProcessOptions>, "see ProcessOptions");
 
 /// What Process::communicate() returns: Python's (stdout_data, stderr_data) tuple; a stream that
 /// is not a pipe gives nullopt (Python's None).
