@@ -255,6 +255,16 @@ Coro<std::pair<std::string, SocketAddress>> sock_recvfrom(Socket& sock, std::siz
   }
 }
 
+Coro<std::pair<std::size_t, SocketAddress>> sock_recvfrom_into(Socket& sock, std::span<char> buffer) {
+  EventLoop& loop = start(sock, SocketWaiter::reading, "sock_recvfrom_into");
+  if (auto got = sock.try_recvfrom(buffer)) co_return std::move(*got);
+  SocketWaiter waiter(loop, sock, SocketWaiter::reading, "sock_recvfrom_into");
+  for (;;) {
+    co_await waiter.readiness();
+    if (auto got = waiter.after_wait().try_recvfrom(buffer)) co_return std::move(*got);
+  }
+}
+
 Coro<std::size_t> sock_sendto(Socket& sock, std::string_view data, SocketAddress address) {
   EventLoop& loop = start(sock, SocketWaiter::writing, "sock_sendto");
   if (auto sent = sock.try_sendto(data, address)) co_return *sent;

@@ -418,6 +418,24 @@ TEST(SockOps, SockRecvfromTruncatesADatagramLongerThanN) {
   });
 }
 
+TEST(SockOps, SockRecvfromIntoWaitsForADatagramAndStoresItInTheCallersBuffer) {
+  asyncio::run([]() -> Coro<void> {
+    Socket a(AF_INET, SOCK_DGRAM);
+    a.bind(SocketAddress("127.0.0.1", 0));
+    Socket b(AF_INET, SOCK_DGRAM);
+    b.bind(SocketAddress("127.0.0.1", 0));
+    char buffer[6] = {};
+    auto receiving = create_task(asyncio::sock_recvfrom_into(b, buffer));
+    co_await sleep(0);
+    EXPECT_FALSE(receiving.done());
+    (void)co_await asyncio::sock_sendto(a, "datagram", b.getsockname());
+    auto [n, from] = co_await std::move(receiving);
+    EXPECT_EQ(n, 6u);  // truncated to the buffer, as recvfrom_into does
+    EXPECT_EQ(std::string_view(buffer, n), "datagr");
+    EXPECT_EQ(from, a.getsockname());
+  });
+}
+
 TEST(SockOps, AUnixSocketPathServerAndClientExchangeData) {
   char dir_template[] = "/tmp/asyncio-net-XXXXXX";
   ASSERT_NE(::mkdtemp(dir_template), nullptr);

@@ -80,6 +80,11 @@ Coro<std::pair<Socket, SocketAddress>> sock_accept(Socket& sock);
 /// truncated, as recvfrom does) and its sender.
 Coro<std::pair<std::string, SocketAddress>> sock_recvfrom(Socket& sock, std::size_t n);
 
+/// Python's loop.sock_recvfrom_into(sock, buf, nbytes=0): one datagram into `buffer` (truncated to
+/// its size, as recvfrom does); returns the bytes stored and the sender. `buffer` must stay alive
+/// until the operation finishes.
+Coro<std::pair<std::size_t, SocketAddress>> sock_recvfrom_into(Socket& sock, std::span<char> buffer);
+
 /// Python's loop.sock_sendto(sock, data, address): sends one datagram; returns the bytes sent.
 /// `data` must stay alive until the operation finishes.
 Coro<std::size_t> sock_sendto(Socket& sock, std::string_view data, SocketAddress address);
