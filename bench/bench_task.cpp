@@ -1,6 +1,10 @@
-/// The task layer: create_task + await, and the switch between two tasks that sleep(0).
+/// The task layer: create_task + await, and the switch between two tasks that sleep(0); context
+/// variables: get, set, and create_task in a context holding values.
 
 #include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "bench_common.hpp"
 #include "factories.hpp"
@@ -23,6 +27,33 @@ void BM_TaskCreateRunAwait(benchmark::State& state) {
       bench::loop_options());
 }
 BENCHMARK(BM_TaskCreateRunAwait);
+
+// BM_TaskCreateRunAwait in a context holding 10 variables: each task runs in a copy of it (CPython's
+// copy_context() in Task.__init__), so each task holds the creator's context and enters it for its
+// step. The difference from BM_TaskCreateRunAwait is what context variables cost a task.
+void BM_TaskCreateRunAwait_Context10Vars(benchmark::State& state) {
+  static const auto vars = [] {
+    std::vector<std::unique_ptr<asyncio::ContextVar<int>>> v;
+    for (int i = 0; i < 10; ++i) v.push_back(std::make_unique<asyncio::ContextVar<int>>("v" + std::to_string(i)));
+    return v;
+  }();
+  const asyncio::Context context;
+  context.run([&] {
+    for (int i = 0; i < 10; ++i) (void)vars[static_cast<std::size_t>(i)]->set(bench::opaque(i));
+    asyncio::run(
+        [&state]() -> asyncio::Coro<void> {
+          int x = bench::opaque(1);
+          for (auto _ : state) {
+            auto task = asyncio::create_task(bench::ready_value(x));
+            int v = co_await task;
+            benchmark::DoNotOptimize(v);
+          }
+          if (vars[3]->get() != 3) state.SkipWithError("the task did not run in the context");
+        },
+        bench::loop_options());
+  });
+}
+BENCHMARK(BM_TaskCreateRunAwait_Context10Vars);
 
 // The same with eager_start (Python 3.12's eager tasks): the task runs its first step inside
 // create_task, finishes there, and co_await does not suspend. No loop iteration per task.
@@ -69,5 +100,46 @@ void BM_Sleep0Switch_TwoTasks(benchmark::State& state) {
   bench::report_per_op(state, 2);
 }
 BENCHMARK(BM_Sleep0Switch_TwoTasks);
+
+// ContextVar::get() of a variable set in the current context (one of 10), read again and again:
+// the per-thread cache answers (CPython caches the same way).
+void BM_ContextVarGet(benchmark::State& state) {
+  static const asyncio::ContextVar<int> others[] = {
+      asyncio::ContextVar<int>("a"), asyncio::ContextVar<int>("b"), asyncio::ContextVar<int>("c"),
+      asyncio::ContextVar<int>("d"), asyncio::ContextVar<int>("e"), asyncio::ContextVar<int>("f"),
+      asyncio::ContextVar<int>("g"), asyncio::ContextVar<int>("h"), asyncio::ContextVar<int>("i")};
+  static const asyncio::ContextVar<int> var("bench_get");
+  const asyncio::Context context;
+  context.run([&] {
+    for (const auto& other : others) (void)other.set(bench::opaque(1));
+    (void)var.set(bench::opaque(7));
+    for (auto _ : state) {
+      int v = var.get();
+      benchmark::DoNotOptimize(v);
+    }
+  });
+}
+BENCHMARK(BM_ContextVarGet);
+
+// ContextVar::set() in a context holding 10 variables, the token dropped at once: a box for the
+// value, the map changed in place (nothing else holds it), the old value freed.
+void BM_ContextVarSet(benchmark::State& state) {
+  static const asyncio::ContextVar<int> others[] = {
+      asyncio::ContextVar<int>("a"), asyncio::ContextVar<int>("b"), asyncio::ContextVar<int>("c"),
+      asyncio::ContextVar<int>("d"), asyncio::ContextVar<int>("e"), asyncio::ContextVar<int>("f"),
+      asyncio::ContextVar<int>("g"), asyncio::ContextVar<int>("h"), asyncio::ContextVar<int>("i")};
+  static const asyncio::ContextVar<int> var("bench_set");
+  const asyncio::Context context;
+  context.run([&] {
+    for (const auto& other : others) (void)other.set(bench::opaque(1));
+    int i = bench::opaque(0);
+    for (auto _ : state) {
+      auto token = var.set(i++);
+      benchmark::DoNotOptimize(token);
+    }
+    if (var.get() != i - 1) state.SkipWithError("set() did not set");
+  });
+}
+BENCHMARK(BM_ContextVarSet);
 
 }  // namespace

@@ -7,11 +7,13 @@
 #include "asyncio/os_error.hpp"
 
 // coro: generators and coroutines
-#include "asyncio/coro/coro.hpp"
 #include "asyncio/coro/async_generator.hpp"
+#include "asyncio/coro/coro.hpp"
 #include "asyncio/coro/generator.hpp"
 
-// loop: the event loop
+// loop: the event loop, context variables
+#include "asyncio/loop/context.hpp"
+#include "asyncio/loop/context_var.hpp"
 #include "asyncio/loop/event_loop.hpp"
 #include "asyncio/loop/handle.hpp"
 #include "asyncio/loop/logger.hpp"

@@ -7,8 +7,8 @@
 ///  - BaseException and what derives from it (CancelledError, GeneratorExit) do NOT derive from
 ///    std::exception, for the reason Python made them BaseException: `catch (const std::exception&)`
 ///    must not swallow a cancellation or a generator's close.
-///  - Everything else (RuntimeError, ValueError, TypeError, InvalidStateError) derives from a standard
-///    exception, so ordinary C++ error handling sees it.
+///  - Everything else (RuntimeError, ValueError, LookupError, TypeError, InvalidStateError) derives from a
+///    standard exception, so ordinary C++ error handling sees it.
 
 #include <cerrno>
 #include <stdexcept>
@@ -83,6 +83,20 @@ class EOFError : public std::runtime_error {
 class ValueError : public std::invalid_argument {
  public:
   using std::invalid_argument::invalid_argument;
+};
+
+/// Python's LookupError: a key or index that is not there. ContextVar::get() raises it, naming the
+/// variable, when the variable has no value in the current context and no default.
+class LookupError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Python's KeyError, a LookupError: Context's operator[] for a variable the context has no value
+/// for.
+class KeyError : public LookupError {
+ public:
+  using LookupError::LookupError;
 };
 
 /// Python's TypeError: an operation applied to an object that does not support it in this form

@@ -65,6 +65,14 @@ namespace detail {
 void run_handle_callback(CallbackNode& node) noexcept {
   node.running = true;
   try {
+    // Left before the exception handler runs, as asyncio's Handle._run leaves Context.run.
+    ContextEntry entry;
+    if (!entry.enter(node.context)) throw_already_entered(node.context.bits());
+    struct Leave {
+      ContextEntry& entry;
+      ContextRef& held;
+      ~Leave() { entry.leave(held); }
+    } leave{entry, node.context};
     node.callback();
   } catch (...) {
     ExceptionContext context;
@@ -113,6 +121,7 @@ EventLoop::~EventLoop() {
   }
   anchor_->loop = nullptr;
   anchor_->release();
+  detail::release_snapshot_cache(context_cache_);
 }
 
 void EventLoop::throw_closed() { throw RuntimeError("Event loop is closed"); }
@@ -319,6 +328,7 @@ void EventLoop::close() {
   }
   timers_.clear();
   release_fd_callbacks();
+  detail::release_snapshot_cache(context_cache_);
   // Newest first; each leaves the list before it is destroyed, so none is found half destroyed.
   while (!extensions_.empty()) {
     const std::unique_ptr<detail::LoopExtension> extension = std::move(extensions_.back().second);

@@ -16,6 +16,9 @@ void callback_node_release(TimerNode* n) noexcept { release(static_cast<Callback
 }  // namespace
 
 const TimerOps callback_timer_ops{&callback_node_due, &callback_node_retain, &callback_node_release};
+
+// The context a node runs in sits in what was padding before the callable's aligned buffer.
+static_assert(sizeof(void*) != 8 || sizeof(CallbackNode) == 112, "a callback node's size changed");
 }  // namespace detail
 
 void Handle::cancel() noexcept {

@@ -22,6 +22,13 @@ void run_user_callback(void* arg) {
       if (f) f->release();
     }
   } cleanup{node};
+  ContextEntry entry;
+  if (!entry.enter(node->context)) throw_already_entered(node->context.bits());
+  struct Leave {
+    ContextEntry& entry;
+    ContextRef& held;
+    ~Leave() { entry.leave(held); }
+  } leave{entry, node->context};
   node->invoke(node);
 }
 
@@ -198,6 +205,10 @@ std::uint64_t FutureBase::add_user_callback(UserCallbackNode* node) {
   const std::uint64_t id = ++next_callback_id;
   node->id = id;
   try {
+    // No context given: a copy of the current one (asyncio's add_done_callback(fn, context=None)).
+    if (node->context.bits() == 0 && anchor_->loop != nullptr) {
+      node->context = capture_context(LoopAccess::context_cache(*anchor_->loop));
+    }
     add_waiter(*node, WaiterKind::user);
   } catch (...) {
     node->destroy(node);

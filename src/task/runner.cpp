@@ -23,6 +23,19 @@ void run_until_done(EventLoop& loop, AnyFuture future) {
   if (!future.done()) throw RuntimeError("Event loop stopped before Future completed.");
 }
 
+void give_back_context(FutureBase& main, ContextRef& runner_context, EventLoop& loop) noexcept {
+  auto& task = static_cast<TaskBase&>(main);
+  if (task.done()) {
+    runner_context = task.take_context();
+    return;
+  }
+  try {
+    runner_context = capture_context_slow(task.context_bits(), LoopAccess::context_cache(loop));
+  } catch (...) {
+    // No memory for a snapshot: the next run starts from an empty context.
+  }
+}
+
 // --- Ctrl-C (CPython 3.11+ runners.py: Runner.run and Runner._on_sigint) ---------------------------
 
 struct SigintGuard::State {
@@ -169,7 +182,10 @@ Coro<void> shutdown_default_executor(EventLoop& loop) {
 
 EventLoop& Runner::get_loop() {
   if (closed_) throw RuntimeError("Runner is closed");
-  if (!loop_) loop_ = std::make_unique<EventLoop>(options_);
+  if (!loop_) {
+    loop_ = std::make_unique<EventLoop>(options_);
+    context_ = detail::capture_context(detail::LoopAccess::context_cache(*loop_));
+  }
   return *loop_;
 }
 

@@ -56,13 +56,17 @@ std::string cancelled_message(const std::exception_ptr& e) {
 // The layout TaskFields buys (a per-task byte count the idle-task benchmark sees).
 static_assert(sizeof(TaskState<int>) == sizeof(TaskBase), "an int result sits in Driver's tail padding");
 static_assert(sizeof(TaskState<void>) == sizeof(TaskBase));
+// 144 bytes before context variables; the context is one word more.
+static_assert(sizeof(void*) != 8 || sizeof(TaskBase) == 152, "a task's size changed: update docs/design.md");
 
 const ReadyOps task_step_ops{&run_task_step, &discard_task_step, &describe_task};
 const ReadyOps TaskBase::external_check_ops{&TaskBase::run_external_check, &discard_task_step, &describe_task};
 const ReadyOps resume_handle_ops{&run_resume_handle, &discard_resume_handle, &describe_resume_handle};
 const TimerOps TaskBase::sleep_timer_ops{&TaskBase::timer_due, &TaskBase::timer_retain, &TaskBase::timer_release};
 
-TaskBase::TaskBase(EventLoop& loop, std::string name) : FutureBase(&loop), TimerNode(&sleep_timer_ops) {
+TaskBase::TaskBase(EventLoop& loop, std::string name, ContextRef context)
+    : FutureBase(&loop), TimerNode(&sleep_timer_ops) {
+  context_ = std::move(context);
   is_task_ = true;
   task_id_ = task_counter.fetch_add(1, std::memory_order_relaxed) + 1;
   if (!name.empty()) extras().name = std::move(name);
@@ -309,6 +313,12 @@ void TaskBase::step() noexcept {
   set_waiter(nullptr);
   set_wait(TaskWait::none);
   retain();  // settling drops the loop's reference; keep this alive to the end of the step
+  ContextEntry entry;
+  if (!entry.enter(context_)) [[unlikely]] {
+    refuse_step();
+    release();
+    return;
+  }
   TaskBase* previous = LoopAccess::swap_current_task(live_loop(), this);
   if (!task_started_) {
     task_started_ = true;
@@ -316,6 +326,7 @@ void TaskBase::step() noexcept {
       std::exception_ptr error = std::exchange(pending, nullptr);
       destroy_root();
       LoopAccess::swap_current_task(live_loop(), previous);
+      entry.leave(context_);
       settle(std::move(error));
       release();
       return;
@@ -323,6 +334,7 @@ void TaskBase::step() noexcept {
   }
   run();
   LoopAccess::swap_current_task(live_loop(), previous);
+  entry.leave(context_);
   if (!current) {
     complete_from_root();
   } else if (must_cancel_) {
@@ -338,6 +350,22 @@ void TaskBase::step() noexcept {
     }
   }
   release();
+}
+
+void TaskBase::refuse_step() noexcept {
+  // asyncio reports the RuntimeError of Handle._run and leaves the task pending, waiting for
+  // nothing, for ever (and run()'s shutdown with it): here the task ends with that error instead.
+  std::exception_ptr error;
+  try {
+    throw_already_entered(context_.bits());
+  } catch (...) {
+    error = std::current_exception();
+  }
+  pending = nullptr;
+  must_cancel_ = false;
+  task_started_ = true;
+  destroy_root();  // unwinds the frames: their locals are destroyed
+  settle(std::move(error));
 }
 
 void TaskBase::settle(std::exception_ptr error) noexcept {

@@ -144,8 +144,9 @@ class TaskGroup {
     }
   }
 
-  /// Python's tg.create_task(coro, name=...): a child task of this group, from a Coro or a
-  /// callable returning one (moved into the task, as asyncio::create_task does). RuntimeError
+  /// Python's tg.create_task(coro, name=..., context=...): a child task of this group, from a Coro
+  /// or a callable returning one (moved into the task, as asyncio::create_task does), running in a
+  /// copy of the current context or in `options.context`. RuntimeError
   /// "TaskGroup <...> has not been entered" / "is finished" / "is shutting down" (the group is
   /// cancelling its children) otherwise. An eager child that fails at once still cancels the
   /// body only from the loop, after create_task returned (gh-128550).

@@ -31,6 +31,8 @@
 #include "asyncio/exceptions.hpp"
 #include "asyncio/loop/backend.hpp"
 #include "asyncio/loop/clock.hpp"
+#include "asyncio/loop/context.hpp"
+#include "asyncio/loop/detail/context_state.hpp"
 #include "asyncio/loop/exception_context.hpp"
 #include "asyncio/loop/executor.hpp"
 #include "asyncio/loop/handle.hpp"
@@ -128,24 +130,49 @@ class EventLoop {
 
   // --- scheduling callbacks -------------------------------------------------------------------
 
-  /// Runs fn(args...) in the next iteration, after the callbacks already ready (FIFO).
+  /// Runs fn(args...) in the next iteration, after the callbacks already ready (FIFO), in a copy of
+  /// the context current now (as asyncio's Handle copies it): what fn sets is seen by no one else.
   /// Throws RuntimeError if the loop is closed (or, in debug mode, called from another thread).
   template <class F, class... Args>
   requires std::is_invocable_v < std::decay_t<F>
   &, std::decay_t<Args>&... > Handle call_soon(F&& fn, Args&&... args) {
     check_loop_thread("call_soon");
-    auto* node =
-        new detail::CallbackNode(this, detail::bind_callback(std::forward<F>(fn), std::forward<Args>(args)...), false);
+    auto* node = new detail::CallbackNode(this, detail::bind_callback(std::forward<F>(fn), std::forward<Args>(args)...),
+                                          false, detail::capture_context(context_cache_));
     return Handle(enqueue(node));
   }
 
-  /// Runs fn(args...) once `delay_seconds` have passed on the loop's clock (Python's call_later).
-  /// Callbacks with the same deadline run in the order they were scheduled.
+  /// Python's call_soon(fn, *args, context=ctx): the same, run in `context` itself (what fn sets
+  /// stays there). If `context` is entered when the callback runs, the RuntimeError goes to the
+  /// exception handler, as in asyncio.
+  template <class F, class... Args>
+  requires std::is_invocable_v < std::decay_t<F>
+  &, std::decay_t<Args>&... > Handle call_soon(const Context& context, F&& fn, Args&&... args) {
+    check_loop_thread("call_soon");
+    auto* node = new detail::CallbackNode(this, detail::bind_callback(std::forward<F>(fn), std::forward<Args>(args)...),
+                                          false, detail::hold_context(context));
+    return Handle(enqueue(node));
+  }
+
+  /// Runs fn(args...) once `delay_seconds` have passed on the loop's clock (Python's call_later), in
+  /// a copy of the context current now. Callbacks with the same deadline run in the order they
+  /// were scheduled.
   template <class F, class... Args>
   requires std::is_invocable_v < std::decay_t<F>
   &, std::decay_t<Args>&... > TimerHandle call_later(double delay_seconds, F&& fn, Args&&... args) {
     const std::int64_t when = detail::add_saturating(now_ns(), detail::seconds_to_ns(delay_seconds, "call_later"));
-    return schedule_timer(when, detail::bind_callback(std::forward<F>(fn), std::forward<Args>(args)...));
+    return schedule_timer(when, detail::bind_callback(std::forward<F>(fn), std::forward<Args>(args)...),
+                          detail::capture_context(context_cache_));
+  }
+
+  /// Python's call_later(delay, fn, *args, context=ctx): runs in `context` itself.
+  template <class F, class... Args>
+  requires std::is_invocable_v < std::decay_t<F>
+  &, std::decay_t<Args>&... >
+         TimerHandle call_later(double delay_seconds, const Context& context, F&& fn, Args&&... args) {
+    const std::int64_t when = detail::add_saturating(now_ns(), detail::seconds_to_ns(delay_seconds, "call_later"));
+    return schedule_timer(when, detail::bind_callback(std::forward<F>(fn), std::forward<Args>(args)...),
+                          detail::hold_context(context));
   }
 
   /// call_later with a std::chrono duration.
@@ -153,29 +180,58 @@ class EventLoop {
   requires std::is_invocable_v < std::decay_t<F>
   &, std::decay_t<Args>&... > TimerHandle call_later(std::chrono::duration<Rep, Period> delay, F&& fn, Args&&... args) {
     const std::int64_t when = detail::add_saturating(now_ns(), detail::duration_to_ns(delay));
-    return schedule_timer(when, detail::bind_callback(std::forward<F>(fn), std::forward<Args>(args)...));
+    return schedule_timer(when, detail::bind_callback(std::forward<F>(fn), std::forward<Args>(args)...),
+                          detail::capture_context(context_cache_));
   }
 
-  /// Runs fn(args...) when time() reaches `when` (seconds on the loop's clock).
+  /// call_later with a std::chrono duration, run in `context` itself.
+  template <class Rep, class Period, class F, class... Args>
+  requires std::is_invocable_v < std::decay_t<F>
+  &, std::decay_t<Args>&... > TimerHandle call_later(std::chrono::duration<Rep, Period> delay, const Context& context,
+                                                     F&& fn, Args&&... args) {
+    const std::int64_t when = detail::add_saturating(now_ns(), detail::duration_to_ns(delay));
+    return schedule_timer(when, detail::bind_callback(std::forward<F>(fn), std::forward<Args>(args)...),
+                          detail::hold_context(context));
+  }
+
+  /// Runs fn(args...) when time() reaches `when` (seconds on the loop's clock), in a copy of the
+  /// context current now.
   template <class F, class... Args>
   requires std::is_invocable_v < std::decay_t<F>
   &, std::decay_t<Args>&... > TimerHandle call_at(double when, F&& fn, Args&&... args) {
     return schedule_timer(detail::seconds_to_ns(when, "call_at"),
-                          detail::bind_callback(std::forward<F>(fn), std::forward<Args>(args)...));
+                          detail::bind_callback(std::forward<F>(fn), std::forward<Args>(args)...),
+                          detail::capture_context(context_cache_));
+  }
+
+  /// Python's call_at(when, fn, *args, context=ctx): runs in `context` itself.
+  template <class F, class... Args>
+  requires std::is_invocable_v < std::decay_t<F>
+  &, std::decay_t<Args>&... > TimerHandle call_at(double when, const Context& context, F&& fn, Args&&... args) {
+    return schedule_timer(detail::seconds_to_ns(when, "call_at"),
+                          detail::bind_callback(std::forward<F>(fn), std::forward<Args>(args)...),
+                          detail::hold_context(context));
   }
 
   /// The only thread-safe method: queues fn(args...) from any thread and wakes the loop if it may be
-  /// asleep (an eventfd write, sent only while the loop waits in its backend). Throws RuntimeError
-  /// if the loop is closed. Unlike asyncio it returns no Handle: a Handle is loop-thread-only.
+  /// asleep (an eventfd write, sent only while the loop waits in its backend). fn runs in a copy of
+  /// the calling thread's current context. Throws RuntimeError if the loop is closed. Unlike
+  /// asyncio it returns no Handle: a Handle is loop-thread-only.
   template <class F, class... Args>
   requires std::is_invocable_v < std::decay_t<F>
   &, std::decay_t<Args>&... > void call_soon_threadsafe(F&& fn, Args&&... args) {
-    auto* node =
-        new detail::CallbackNode(this, detail::bind_callback(std::forward<F>(fn), std::forward<Args>(args)...), false);
-    if (!try_post(node)) {
-      delete node;
-      throw_closed();
-    }
+    post_or_throw(new detail::CallbackNode(this,
+                                           detail::bind_callback(std::forward<F>(fn), std::forward<Args>(args)...),
+                                           false, detail::capture_context_for_loop(context_cache_)));
+  }
+
+  /// Python's call_soon_threadsafe(fn, *args, context=ctx): runs in `context` itself.
+  template <class F, class... Args>
+  requires std::is_invocable_v < std::decay_t<F>
+  &, std::decay_t<Args>&... > void call_soon_threadsafe(const Context& context, F&& fn, Args&&... args) {
+    post_or_throw(new detail::CallbackNode(this,
+                                           detail::bind_callback(std::forward<F>(fn), std::forward<Args>(args)...),
+                                           false, detail::hold_context(context)));
   }
 
   /// The loop's clock in seconds (Python's loop.time()): monotonic, or virtual (starts at 0).
@@ -189,8 +245,9 @@ class EventLoop {
 
   /// Python's loop.add_reader(fd, callback, *args): runs fn(args...) in the loop whenever `fd` is
   /// readable, level-triggered (again in each iteration while unread data or an error remains),
-  /// until remove_reader(fd). A reader already set for `fd` is replaced. The descriptor stays the
-  /// caller's: the loop never closes it, and it must be removed before it is closed.
+  /// until remove_reader(fd), in a copy of the context current now (kept from one call to the
+  /// next). A reader already set for `fd` is replaced. The descriptor stays the caller's: the loop
+  /// never closes it, and it must be removed before it is closed.
   /// ValueError for a negative fd; OSError if the system refuses to watch it (PermissionError for
   /// a regular file, OSError EBADF for a closed descriptor); RuntimeError if the loop is closed.
   template <class F, class... Args>
@@ -199,7 +256,8 @@ class EventLoop {
     check_loop_thread("add_reader");
     set_fd_callback(
         fd, detail::io_readable,
-        new detail::CallbackNode(this, detail::bind_callback(std::forward<F>(fn), std::forward<Args>(args)...), false));
+        new detail::CallbackNode(this, detail::bind_callback(std::forward<F>(fn), std::forward<Args>(args)...), false,
+                                 detail::capture_context(context_cache_)));
   }
 
   /// Python's loop.add_writer(fd, callback, *args): the same for writability.
@@ -209,7 +267,8 @@ class EventLoop {
     check_loop_thread("add_writer");
     set_fd_callback(
         fd, detail::io_writable,
-        new detail::CallbackNode(this, detail::bind_callback(std::forward<F>(fn), std::forward<Args>(args)...), false));
+        new detail::CallbackNode(this, detail::bind_callback(std::forward<F>(fn), std::forward<Args>(args)...), false,
+                                 detail::capture_context(context_cache_)));
   }
 
   /// Python's loop.remove_reader(fd): stops watching `fd` for reading; a call already scheduled by
@@ -359,9 +418,9 @@ class EventLoop {
   }
 
   template <class F>
-  TimerHandle schedule_timer(std::int64_t when, F&& fn) {
+  TimerHandle schedule_timer(std::int64_t when, F&& fn, detail::ContextRef context) {
     check_loop_thread("call_later");
-    auto* node = new detail::CallbackNode(this, std::forward<F>(fn), true);
+    auto* node = new detail::CallbackNode(this, std::forward<F>(fn), true, std::move(context));
     node->when = when;
     try {
       timers_.push(*node, when);  // the heap's reference; the one from `new` becomes the handle's
@@ -372,6 +431,12 @@ class EventLoop {
     return TimerHandle(node);
   }
   bool try_post(detail::CallbackNode* node);
+  void post_or_throw(detail::CallbackNode* node) {
+    if (!try_post(node)) {
+      delete node;
+      throw_closed();
+    }
+  }
   void drain_inbox();
   void cancel_timer(detail::CallbackNode& node) noexcept;
   void set_fd_callback(int fd, unsigned which, detail::CallbackNode* node);
@@ -416,6 +481,9 @@ class EventLoop {
   void (*abandon_resident_)(detail::Resident*) noexcept = nullptr;
   std::size_t resident_count_ = 0;
   detail::TaskBase* current_task_ = nullptr;
+  /// The last snapshot of a context that a task or callback of this loop captured (see
+  /// loop/detail/context_state.hpp); its address is the loop's snapshot domain.
+  detail::ContextSnapshot* context_cache_ = nullptr;
   std::int64_t virtual_now_ = 0;
   std::uint32_t autojump_holds_ = 0;
   double slow_callback_seconds_ = 0.1;
@@ -497,6 +565,8 @@ struct LoopAccess {
   static AsyncGenRegistry& asyncgens(EventLoop& loop) noexcept { return loop.asyncgens_; }
 
   static TaskBase* current_task(const EventLoop& loop) noexcept { return loop.current_task_; }
+  /// The loop's snapshot cache, for capture_context().
+  static ContextSnapshot*& context_cache(EventLoop& loop) noexcept { return loop.context_cache_; }
   static TaskBase* swap_current_task(EventLoop& loop, TaskBase* task) noexcept {
     return std::exchange(loop.current_task_, task);
   }

@@ -10,6 +10,7 @@
 
 #include "asyncio/detail/callback.hpp"
 #include "asyncio/detail/frame_pool.hpp"
+#include "asyncio/loop/detail/context_state.hpp"
 #include "asyncio/loop/timer_heap.hpp"
 
 namespace asyncio {
@@ -22,12 +23,18 @@ extern const TimerOps callback_timer_ops;
 
 /// A user callback on its way through the loop: in the ready queue, in the timer heap, or both.
 struct CallbackNode final : TimerNode, PoolAllocated {
-  /// Builds the callable in place (one move of the user's closure, not two).
+  /// Builds the callable in place (one move of the user's closure, not two). `ctx` is the context
+  /// the callback runs in (empty by default: the runtime's own callbacks need none).
   template <class F>
-  CallbackNode(EventLoop* l, F&& fn, bool timer)
-      : TimerNode(&callback_timer_ops), loop(l), callback(std::forward<F>(fn)), is_timer(timer) {}
+  CallbackNode(EventLoop* l, F&& fn, bool timer, ContextRef ctx = {})
+      : TimerNode(&callback_timer_ops),
+        loop(l),
+        context(std::move(ctx)),
+        callback(std::forward<F>(fn)),
+        is_timer(timer) {}
 
   EventLoop* loop;
+  ContextRef context;  // in what would be padding before the callback's aligned buffer
   Callback callback;
   std::int64_t when = 0;   // timers: the deadline in loop time (ns)
   std::uint32_t refs = 1;  // the loop's reference (queue or heap) plus one per handle
@@ -36,8 +43,9 @@ struct CallbackNode final : TimerNode, PoolAllocated {
   bool is_timer;
 };
 
-/// Runs the node's callback once; an exception goes to its loop's exception handler with the
-/// context Python's Handle._run gives ("Exception in callback"). Loop thread only.
+/// Runs the node's callback once, in the node's context; an exception (or a context already
+/// entered) goes to its loop's exception handler with the context Python's Handle._run gives
+/// ("Exception in callback"). Loop thread only.
 void run_handle_callback(CallbackNode& node) noexcept;
 
 inline void retain(CallbackNode* n) noexcept { ++n->refs; }

@@ -25,6 +25,7 @@
 #include <utility>
 
 #include "asyncio/coro/coro.hpp"
+#include "asyncio/loop/context.hpp"
 #include "asyncio/task/future_state.hpp"
 #include "asyncio/task/task_state.hpp"
 
@@ -116,6 +117,15 @@ struct UserCallback final : UserCallbackNode {
   F fn;
 };
 
+/// add_done_callback's body for every handle type: the callback runs in `context` if given, else
+/// in a copy of the current context.
+template <class Handle, class F>
+CallbackId add_done_callback(FutureBase& future, F&& fn, const Context* context) {
+  auto* node = new UserCallback<Handle, std::decay_t<F>>(std::forward<F>(fn));
+  if (context != nullptr) node->context = hold_context(*context);
+  return future.add_user_callback(node);
+}
+
 }  // namespace detail
 
 class AnyFuture {
@@ -155,11 +165,19 @@ class AnyFuture {
   [[nodiscard]] EventLoop* get_loop_ptr() const { return state().loop_or_null(); }
 
   /// Python's add_done_callback(fn): fn(AnyFuture&) runs from the loop once the future is done (at
-  /// once, scheduled, if it already is). Returns an id for remove_done_callback.
+  /// once, scheduled, if it already is), in a copy of the context current now. Returns an id for
+  /// remove_done_callback.
   template <class F>
   requires std::is_invocable_v < std::decay_t<F>
   &, AnyFuture& > CallbackId add_done_callback(F&& fn) {
-    return state().add_user_callback(new detail::UserCallback<AnyFuture, std::decay_t<F>>(std::forward<F>(fn)));
+    return detail::add_done_callback<AnyFuture>(state(), std::forward<F>(fn), nullptr);
+  }
+
+  /// Python's add_done_callback(fn, context=ctx): fn runs in `context` itself.
+  template <class F>
+  requires std::is_invocable_v < std::decay_t<F>
+  &, AnyFuture& > CallbackId add_done_callback(F&& fn, const Context& context) {
+    return detail::add_done_callback<AnyFuture>(state(), std::forward<F>(fn), &context);
   }
 
   /// Removes the callback added with this id, if it has not been scheduled yet; returns how many.
@@ -234,7 +252,14 @@ class Future : public AnyFuture {
   template <class F>
   requires std::is_invocable_v < std::decay_t<F>
   &, Future<T>& > CallbackId add_done_callback(F&& fn) {
-    return state().add_user_callback(new detail::UserCallback<Future<T>, std::decay_t<F>>(std::forward<F>(fn)));
+    return detail::add_done_callback<Future<T>>(state(), std::forward<F>(fn), nullptr);
+  }
+
+  /// add_done_callback with the typed handle, run in `context` itself.
+  template <class F>
+  requires std::is_invocable_v < std::decay_t<F>
+  &, Future<T>& > CallbackId add_done_callback(F&& fn, const Context& context) {
+    return detail::add_done_callback<Future<T>>(state(), std::forward<F>(fn), &context);
   }
 
   detail::FutureAwaiter<T, false> operator co_await() const& { return detail::FutureAwaiter<T, false>(s_); }

@@ -22,6 +22,7 @@
 
 #include "asyncio/detail/frame_pool.hpp"
 #include "asyncio/exceptions.hpp"
+#include "asyncio/loop/detail/context_state.hpp"
 #include "asyncio/loop/event_loop.hpp"
 #include "asyncio/loop/ready_queue.hpp"
 
@@ -53,12 +54,14 @@ struct OpsWaiter : WaiterLink {
   const ReadyOps* ops = nullptr;
 };
 
-/// A user's done-callback: the callable, and (once scheduled) the future it receives.
+/// A user's done-callback: the callable, the context it runs in, and (once scheduled) the future
+/// it receives.
 struct UserCallbackNode : WaiterLink, PoolAllocated {
   void (*invoke)(UserCallbackNode* self) = nullptr;  // calls the callable with the future's handle
   void (*destroy)(UserCallbackNode* self) noexcept = nullptr;
   FutureBase* future = nullptr;  // retained while scheduled
   std::uint64_t id = 0;          // what add_done_callback returned, for remove_done_callback
+  ContextRef context;            // given, else captured by add_user_callback
 };
 
 extern const ReadyOps user_callback_ops;
@@ -120,7 +123,8 @@ class FutureBase : public PoolAllocated {
   bool remove_waiter(const WaiterLink& waiter) noexcept;
   /// Removes the user callbacks with this id; returns how many.
   std::size_t remove_callback(std::uint64_t id) noexcept;
-  /// Registers a user callback node (the future owns it from here); returns its id.
+  /// Registers a user callback node (the future owns it from here); returns its id. A node without
+  /// a context gets a copy of the current one.
   std::uint64_t add_user_callback(UserCallbackNode* node);
 
   /// The CancelledError that result() raises for a cancelled future.

@@ -24,6 +24,7 @@
 #include <utility>
 
 #include "asyncio/coro/coro.hpp"
+#include "asyncio/loop/context.hpp"
 #include "asyncio/loop/event_loop.hpp"
 #include "asyncio/task/future.hpp"
 #include "asyncio/task/keyboard_interrupt.hpp"
@@ -65,19 +66,30 @@ class SigintGuard {
   std::shared_ptr<State> state_;  // null: not installed
 };
 
-/// The main task of Runner::run: a Task for a Coro or a callable, the handle itself for a Future or
+/// The main task of Runner::run: a Task for a Coro or a callable, running in `context` if given,
+/// else in the runner's (moved into the task; `took` is set); the handle itself for a Future or
 /// Task handle.
 template <class A>
-auto main_future(EventLoop& loop, A&& awaitable) {
+auto main_future(EventLoop& loop, A&& awaitable, const Context* context, ContextRef& runner_context, bool& took) {
   if constexpr (is_future_handle<std::remove_cvref_t<A>>::value) {
     if (awaitable.get_loop_ptr() != &loop) {
       throw ValueError("The future belongs to a different loop than the one specified as the loop argument");
     }
     return std::remove_cvref_t<A>(std::forward<A>(awaitable));
+  } else if (context != nullptr) {
+    TaskOptions options;
+    options.context = context;
+    return asyncio::create_task(loop, std::forward<A>(awaitable), options);
   } else {
-    return asyncio::create_task(loop, std::forward<A>(awaitable));
+    auto task = make_task(loop, std::forward<A>(awaitable), TaskOptions{}, std::move(runner_context));
+    took = true;
+    return task;
   }
 }
+
+/// Gives the runner back the context its main task ran in: the task's own if it is done, else a
+/// copy of it (it may still step, in close()).
+void give_back_context(FutureBase& main, ContextRef& runner_context, EventLoop& loop) noexcept;
 
 }  // namespace detail
 
@@ -123,17 +135,50 @@ class Runner {
   ~Runner() { close(); }
 
   /// Runs `coro` (a Coro, or a callable returning one) in a task on this runner's loop until it is
-  /// done; returns its result or rethrows its exception. RuntimeError if a loop already runs in this
-  /// thread or the runner is closed. KeyboardInterrupt if a SIGINT cancelled the task (see the top
-  /// of this file).
+  /// done; returns its result or rethrows its exception. The task runs in the runner's context, a
+  /// copy of the context current when the loop was made (CPython's Runner._context): what one run()
+  /// sets, the next one sees. (The runner's context is handed from one main task to the next, so a
+  /// program that sets no variable pays nothing for it.) RuntimeError if a loop already runs in
+  /// this thread or the runner is closed. KeyboardInterrupt if a SIGINT cancelled the task (see the
+  /// top of this file).
   template <class A>
   auto run(A&& coro) {
+    return run_main(std::forward<A>(coro), nullptr);
+  }
+
+  /// Python's runner.run(coro, context=ctx): the same, the task running in `context` itself.
+  template <class A>
+  auto run(A&& coro, const Context& context) {
+    return run_main(std::forward<A>(coro), &context);
+  }
+
+  /// Cancels what is still pending and waits for it, shuts the default executor down, closes the
+  /// loop. Idempotent; never throws (errors go to the loop's exception handler).
+  void close() noexcept;
+
+  /// The runner's loop (made now if needed, and the runner's context with it). RuntimeError once
+  /// closed.
+  EventLoop& get_loop();
+
+ private:
+  template <class A>
+  auto run_main(A&& coro, const Context* context) {
     if (detail::running_loop() != nullptr)
       throw RuntimeError(
           "Runner.run() cannot be called from a running event loop: inside a coroutine, co_await the "
           "coroutine (or create_task() it) instead");
     EventLoop& loop = get_loop();
-    auto main = detail::main_future(loop, std::forward<A>(coro));
+    bool took = false;
+    auto main = detail::main_future(loop, std::forward<A>(coro), context, context_, took);
+    struct GiveBack {
+      bool took;
+      detail::FutureBase* main;
+      detail::ContextRef& context;
+      EventLoop& loop;
+      ~GiveBack() {
+        if (took) detail::give_back_context(*main, context, loop);
+      }
+    } give_back{took, main.state_ptr(), context_, loop};
     detail::SigintGuard guard(loop, main);
     try {
       // A Future handle the caller keeps is read by copy, as run_until_complete does for lvalues.
@@ -153,16 +198,9 @@ class Runner {
     }
   }
 
-  /// Cancels what is still pending and waits for it, shuts the default executor down, closes the
-  /// loop. Idempotent; never throws (errors go to the loop's exception handler).
-  void close() noexcept;
-
-  /// The runner's loop (made now if needed). RuntimeError once closed.
-  EventLoop& get_loop();
-
- private:
   LoopOptions options_;
   std::unique_ptr<EventLoop> loop_;
+  detail::ContextRef context_;  // made with the loop; lent to each run's main task
   bool closed_ = false;
 };
 

@@ -24,6 +24,7 @@
 
 #include "asyncio/coro/coro.hpp"
 #include "asyncio/coro/driver.hpp"
+#include "asyncio/loop/detail/context_state.hpp"
 #include "asyncio/task/future_state.hpp"
 
 namespace asyncio::detail {
@@ -64,6 +65,9 @@ struct TaskFields {
   // future parked on (or null).
   void* waiting_on_ = nullptr;
   std::coroutine_handle<> root_;  // the chain's outermost frame (see TaskBase::set_root)
+  // The context every step runs in (Python's Task._context): a copy of the creator's, or the one
+  // given; empty (no bits) when nothing was ever set, so a plain task pays one word and no count.
+  ContextRef context_;
 };
 
 class TaskBase : public FutureBase,
@@ -73,7 +77,7 @@ class TaskBase : public FutureBase,
                  protected TaskFields,
                  public Driver {
  public:
-  TaskBase(EventLoop& loop, std::string name);
+  TaskBase(EventLoop& loop, std::string name, ContextRef context);
   ~TaskBase() override;
 
   /// Python's Task.cancel(msg): see the invariants above. RuntimeError, naming the tasks, when the
@@ -92,7 +96,9 @@ class TaskBase : public FutureBase,
   /// the first step now, as Python 3.12's eager tasks do.
   void start(bool eager);
 
-  /// Python's Task.__step: one run of the chain until it parks or ends.
+  /// Python's Task.__step: one run of the chain until it parks or ends, in the task's context. If
+  /// that context is a Context entered elsewhere at that moment, the task ends with the
+  /// RuntimeError (its frames unwound) instead of running.
   void step() noexcept;
 
   // --- parking, called by awaiters from inside the task's step ---
@@ -123,6 +129,12 @@ class TaskBase : public FutureBase,
     return root ? root->origin().function : "";
   }
   [[nodiscard]] TaskWait waiting() const noexcept { return static_cast<TaskWait>(task_wait_); }
+
+  /// The context the task runs in, as held (not while it steps: the thread's slot has it then).
+  [[nodiscard]] std::uintptr_t context_bits() const noexcept { return context_.bits(); }
+  /// Takes the task's context away from a task that is done (Runner keeps its main task's context
+  /// for the next run, as CPython's runner keeps one Context for all its runs).
+  ContextRef take_context() noexcept { return std::move(context_); }
 
  protected:
   /// Adopts the chain's outermost frame; the task owns it and destroys it when the task goes (the
@@ -163,6 +175,8 @@ class TaskBase : public FutureBase,
 
   /// Stops waiting at the ExternalWait (which forgets the task) and schedules a step.
   void leave_external_wait();
+  /// step() found the task's context entered elsewhere: the task ends with that RuntimeError.
+  void refuse_step() noexcept;
   /// Debug mode: reports through the exception handler when parking on `f` closed an await cycle.
   void report_await_cycle(FutureBase& f);
   [[noreturn]] void throw_cancel_cycle() const;
@@ -173,7 +187,8 @@ class TaskBase : public FutureBase,
 template <class T>
 class TaskState : public ValueHolder<T, TaskBase> {
  public:
-  TaskState(EventLoop& loop, Coro<T>&& coro, std::string name) : ValueHolder<T, TaskBase>(loop, std::move(name)) {
+  TaskState(EventLoop& loop, Coro<T>&& coro, std::string name, ContextRef context)
+      : ValueHolder<T, TaskBase>(loop, std::move(name), std::move(context)) {
     adopt(std::move(coro));
   }
   // Reports here, not in ~TaskBase: the report names the task through root_promise(), which is
@@ -182,7 +197,8 @@ class TaskState : public ValueHolder<T, TaskBase> {
 
  protected:
   // For TaskWithCallable: the Coro is made after the callable is in place.
-  TaskState(EventLoop& loop, std::string name) : ValueHolder<T, TaskBase>(loop, std::move(name)) {}
+  TaskState(EventLoop& loop, std::string name, ContextRef context)
+      : ValueHolder<T, TaskBase>(loop, std::move(name), std::move(context)) {}
 
   void adopt(Coro<T>&& coro) {
     if (!coro) throw TypeError("create_task: the Coro is empty (moved from, or already awaited)");
@@ -224,8 +240,8 @@ template <class T, class F>
 class TaskWithCallable final : public TaskState<T> {
  public:
   template <class G>
-  TaskWithCallable(EventLoop& loop, G&& fn, std::string name)
-      : TaskState<T>(loop, std::move(name)), fn_(std::forward<G>(fn)) {
+  TaskWithCallable(EventLoop& loop, G&& fn, std::string name, ContextRef context)
+      : TaskState<T>(loop, std::move(name), std::move(context)), fn_(std::forward<G>(fn)) {
     this->adopt(std::invoke(fn_));
   }
 

@@ -8,6 +8,10 @@
 /// The result comes back only through call_soon_threadsafe, so the Future is completed on the loop's
 /// thread. While a job runs, a virtual clock does not jump: a timeout around it fires in loop time
 /// only after the job has answered.
+///
+/// Context variables, as in asyncio: to_thread runs fn in a copy of the caller's context, so fn
+/// sees the caller's values (and what fn sets stays in the copy); run_in_executor copies nothing, so
+/// fn runs in the worker thread's own context, unless fn enters one itself (ctx.run(...)).
 
 #include <exception>
 #include <functional>
@@ -17,6 +21,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "asyncio/loop/context.hpp"
 #include "asyncio/loop/event_loop.hpp"
 #include "asyncio/task/future.hpp"
 #include "asyncio/thread/thread_pool_executor.hpp"
@@ -35,6 +40,18 @@ struct LoopThreadRef {
   LoopThreadRef(const LoopThreadRef&) = delete;
   ~LoopThreadRef() {
     if (state) state->release();
+  }
+};
+
+/// fn, called in a context of its own: to_thread's copy of the caller's (functools.partial(ctx.run,
+/// func) in asyncio).
+template <class F>
+struct RunInContext {
+  Context context;
+  F fn;
+  template <class... Args>
+  std::invoke_result_t<F&, Args&...> operator()(Args&... args) {
+    return context.run(fn, args...);
   }
 };
 
@@ -105,11 +122,14 @@ auto EventLoop::run_in_executor(Executor* executor, F&& fn, Args&&... args) {
   return future;
 }
 
-/// Python's asyncio.to_thread(fn, *args): fn(args...) on the running loop's default executor.
-/// Unlike Python's coroutine it submits the call at once and returns the Future to await.
+/// Python's asyncio.to_thread(fn, *args): fn(args...) on the running loop's default executor, in a
+/// copy of the current context (fn sees the caller's context variables). Unlike Python's coroutine
+/// it submits the call at once and returns the Future to await.
 template <class F, class... Args>
 auto to_thread(F&& fn, Args&&... args) {
-  return get_running_loop().run_in_executor(nullptr, std::forward<F>(fn), std::forward<Args>(args)...);
+  EventLoop& loop = get_running_loop();
+  return loop.run_in_executor(nullptr, detail::RunInContext<std::decay_t<F>>{copy_context(), std::forward<F>(fn)},
+                              std::forward<Args>(args)...);
 }
 
 }  // namespace asyncio
