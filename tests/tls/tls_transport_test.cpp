@@ -209,7 +209,7 @@ Coro<StreamWriter> send_then_fin(std::uint16_t port, const std::string& message)
   co_await writer.drain();
   dynamic_cast<asyncio::ReadTransport*>(plain)->pause_reading();
   dynamic_cast<asyncio::WriteTransport*>(plain)->write_eof();
-  co_return writer;
+  co_return std::move(writer);  // a structured binding: no implicit move (clang)
 }
 
 TEST(TlsTransport, AnAppThatClosesWhileStillPausedAfterThePeersEofEndsTheConnectionAtOnce) {
