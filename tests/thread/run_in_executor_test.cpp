@@ -144,8 +144,43 @@ TEST(RunInExecutor, ToThreadRunsTheFunctionWithItsArguments) {
   EXPECT_EQ(got, 42);
 }
 
-TEST(RunInExecutor, ToThreadWithoutARunningLoopIsRuntimeError) {
-  EXPECT_THROW((void)asyncio::to_thread(add, 1, 2), asyncio::RuntimeError);
+TEST(RunInExecutor, ToThreadMadeOutsideALoopRunsOnTheLoopThatAwaitsIt) {
+  Coro<int> call = asyncio::to_thread(add, 1, 2);  // a coroutine: making it needs no loop
+  const int got = run_virtual([&call]() -> Coro<int> { co_return co_await std::move(call); });
+  EXPECT_EQ(got, 3);
+}
+
+TEST(RunInExecutor, ToThreadRunsNothingUntilAwaited) {
+  auto ran = std::make_shared<std::atomic<int>>(0);
+  const int seen = run_virtual([ran]() -> Coro<int> {
+    Coro<int> call = asyncio::to_thread([ran] { return ++*ran; });
+    co_await asyncio::sleep(1);  // a whole loop iteration (and a second of loop time) passes
+    const int before = ran->load();
+    EXPECT_EQ(co_await std::move(call), 1);
+    co_return before;
+  });
+  EXPECT_EQ(seen, 0);
+}
+
+TEST(RunInExecutor, ToThreadNeverAwaitedRunsNothing) {
+  auto ran = std::make_shared<std::atomic<bool>>(false);
+  run_virtual([ran]() -> Coro<void> {
+    {
+      Coro<void> dropped = asyncio::to_thread([ran] { ran->store(true); });
+    }
+    co_return;
+  });  // run() joins the default executor: a submitted job would have run by now
+  EXPECT_FALSE(ran->load());
+}
+
+TEST(RunInExecutor, ToThreadWrappedInATaskRunsWithoutBeingAwaited) {
+  auto ran = std::make_shared<std::atomic<bool>>(false);
+  run_virtual([ran]() -> Coro<void> {
+    asyncio::Task<void> task = asyncio::create_task(asyncio::to_thread([ran] { ran->store(true); }));
+    co_await asyncio::sleep(0);  // the task's first step submits the job
+    co_return;
+  });
+  EXPECT_TRUE(ran->load());
 }
 
 TEST(RunInExecutor, VirtualClockDoesNotJumpWhileAJobIsOutstanding) {
@@ -219,7 +254,7 @@ TEST(RunInExecutor, RunWaitsForTheDefaultExecutorsJobsBeforeReturning) {
   auto finished = std::make_shared<std::atomic<bool>>(false);
   run_virtual([finished]() -> Coro<void> {
     auto gate = std::make_shared<std::latch>(1);
-    (void)asyncio::to_thread([gate, finished] {
+    (void)asyncio::get_running_loop().run_in_executor(nullptr, [gate, finished] {
       gate->wait();
       finished->store(true);
     });
@@ -235,7 +270,7 @@ TEST(RunInExecutor, AJobThatCallsBackIntoTheLoopDuringShutdownCompletes) {
   Runner runner(virtual_clock());
   runner.run([seen, gate]() -> Coro<void> {
     EventLoop* loop = &asyncio::get_running_loop();
-    (void)asyncio::to_thread([loop, seen, gate] {
+    (void)loop->run_in_executor(nullptr, [loop, seen, gate] {
       gate->wait();
       auto answer = []() -> Coro<int> { co_return 17; };
       seen->store(asyncio::run_coroutine_threadsafe(answer(), *loop).result());

@@ -21,6 +21,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "asyncio/coro/coro.hpp"
 #include "asyncio/loop/context.hpp"
 #include "asyncio/loop/event_loop.hpp"
 #include "asyncio/task/future.hpp"
@@ -122,14 +123,27 @@ auto EventLoop::run_in_executor(Executor* executor, F&& fn, Args&&... args) {
   return future;
 }
 
-/// Python's asyncio.to_thread(fn, *args): fn(args...) on the running loop's default executor, in a
-/// copy of the current context (fn sees the caller's context variables). Unlike Python's coroutine
-/// it submits the call at once and returns the Future to await.
+namespace detail {
+
 template <class F, class... Args>
-auto to_thread(F&& fn, Args&&... args) {
-  EventLoop& loop = get_running_loop();
-  return loop.run_in_executor(nullptr, detail::RunInContext<std::decay_t<F>>{copy_context(), std::forward<F>(fn)},
-                              std::forward<Args>(args)...);
+Coro<std::invoke_result_t<F&, Args&...>> to_thread_body(F fn, Args... args) {
+  // Named, not a temporary in the co_await: g++ 12 would destroy the temporary twice.
+  RunInContext<F> call{copy_context(), std::move(fn)};
+  co_return co_await get_running_loop().run_in_executor(nullptr, std::move(call), std::move(args)...);
+}
+
+}  // namespace detail
+
+/// Python's asyncio.to_thread(fn, *args): a coroutine that, once awaited (or wrapped in a task),
+/// runs fn(args...) on the running loop's default executor in a copy of the then current context
+/// (fn sees the caller's context variables) and returns its result. Like Python's, a call that is
+/// never awaited runs nothing (debug mode reports the coroutine as never awaited). fn and args are
+/// copied (or moved) into the coroutine; a reference argument needs std::ref. Awaited outside a
+/// running loop it raises RuntimeError.
+template <class F, class... Args>
+[[nodiscard]] Coro<std::invoke_result_t<std::decay_t<F>&, std::decay_t<Args>&...>> to_thread(F&& fn, Args&&... args) {
+  return detail::to_thread_body<std::decay_t<F>, std::decay_t<Args>...>(std::forward<F>(fn),
+                                                                        std::forward<Args>(args)...);
 }
 
 }  // namespace asyncio
