@@ -5,12 +5,13 @@
 namespace asyncio {
 
 Coro<std::int64_t> Barrier::wait() {
+  detail::OwnerWatch watch(watchers_);
   auto held = co_await cond_.hold();
-  co_await block();  // wait while the barrier drains or resets
-  const std::int64_t index = count_++;
-  // Python's try/finally: the count is given back whatever happens.
   std::exception_ptr error;
+  std::int64_t index = -1;
   try {
+    co_await block();  // wait while the barrier drains or resets
+    index = count_++;
     if (index + 1 == parties_) {
       release_round();
     } else {
@@ -19,8 +20,14 @@ Coro<std::int64_t> Barrier::wait() {
   } catch (...) {
     error = std::current_exception();
   }
-  --count_;
-  exit();
+  // Destroyed meanwhile (C++ allows it, Python does not): leave without touching it.
+  if (watch.owner_gone()) [[unlikely]]
+    detail::leave_destroyed(error, "Barrier");
+  if (index >= 0) {
+    // Python's try/finally: the count is given back whatever happens.
+    --count_;
+    exit();
+  }
   if (error) std::rethrow_exception(error);
   co_return index;
 }

@@ -5,6 +5,7 @@ namespace asyncio {
 Coro<bool> Condition::wait() {
   if (!locked()) throw RuntimeError("cannot wait on un-acquired lock");
   get_loop();  // binds the condition, or raises RuntimeError before releasing the lock
+  detail::OwnerWatch watch(watchers_);
   release();
 
   // Python's try/finally blocks, unrolled: C++ cannot co_await inside a handler, so each failure is
@@ -15,6 +16,8 @@ Coro<bool> Condition::wait() {
   } catch (...) {
     error = std::current_exception();
   }
+  if (watch.owner_gone()) [[unlikely]]
+    detail::leave_destroyed(error, "Condition");  // its own lock went with it
 
   // Must re-acquire the lock even if the wait was cancelled. Only CancelledError is retried (a
   // later one replaces the earlier, as Python re-raises the most recent); anything else ends it.
@@ -26,10 +29,13 @@ Coro<bool> Condition::wait() {
       } catch (const CancelledError&) {
         error = std::current_exception();
       }
+      if (watch.owner_gone()) break;
     }
   } catch (...) {
     error = std::current_exception();
   }
+  if (watch.owner_gone()) [[unlikely]]
+    detail::leave_destroyed(error, "Condition");
 
   if (error) {
     // This task may have been notified before it failed: pass the wake-up on (a spurious wake-up

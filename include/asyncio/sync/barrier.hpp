@@ -49,6 +49,12 @@ class Barrier {
   /// Shared by address: neither copyable nor movable.
   Barrier(const Barrier&) = delete;
   Barrier& operator=(const Barrier&) = delete;
+  /// Destroyed while tasks are inside wait(): they stay blocked until cancelled, then raise
+  /// without touching it (one already released raises RuntimeError); debug mode reports it.
+  ~Barrier() {
+    if (!watchers_.empty()) [[unlikely]]
+      detail::report_destroyed_while_waited("Barrier", this, watchers_.size());
+  }
 
   /// Python's `await barrier.wait()`: waits until `parties()` tasks are waiting, then releases them
   /// all. Returns this task's arrival index in the round, 0 to parties()-1. Raises
@@ -84,6 +90,7 @@ class Barrier {
   void exit();
 
   Condition cond_;
+  detail::OwnerWatchList watchers_;  // the frames inside wait()
   std::int64_t parties_;
   std::int64_t count_ = 0;
   BarrierState state_ = BarrierState::filling;

@@ -27,6 +27,7 @@
 #include <utility>
 
 #include "asyncio/coro/coro.hpp"
+#include "asyncio/sync/detail/owner_watch.hpp"
 #include "asyncio/sync/lock.hpp"
 
 namespace asyncio {
@@ -45,6 +46,13 @@ class Condition {
   /// Shared by address (its waiters point at it): neither copyable nor movable.
   Condition(const Condition&) = delete;
   Condition& operator=(const Condition&) = delete;
+  /// Destroyed while tasks are inside wait(): they stay blocked until cancelled, then raise without
+  /// touching it or re-acquiring the lock (one already notified raises RuntimeError); debug mode
+  /// reports it.
+  ~Condition() {
+    if (!watchers_.empty()) [[unlikely]]
+      detail::report_destroyed_while_waited("Condition", this, watchers_.size());
+  }
 
   /// The underlying lock's acquire(), release(), locked() and hold(), as Python exports them.
   Lock::Acquire acquire() noexcept { return lock_->acquire(); }
@@ -102,6 +110,7 @@ class Condition {
   Lock own_lock_;
   Lock* lock_;
   detail::WaiterQueue waiters_;
+  detail::OwnerWatchList watchers_;  // the frames inside wait()
   EventLoop* loop_ = nullptr;
 };
 

@@ -63,6 +63,12 @@ class Event {
   /// Shared by address (its waiters point at it): neither copyable nor movable.
   Event(const Event&) = delete;
   Event& operator=(const Event&) = delete;
+  /// Destroyed while tasks wait: they stay blocked until cancelled (one already woken by set()
+  /// returns normally); debug mode reports it.
+  ~Event() {
+    if (!waiters_.empty()) [[unlikely]]
+      detail::report_destroyed_while_waited("Event", this, waiters_.size());
+  }
 
   /// Python's is_set().
   [[nodiscard]] bool is_set() const noexcept { return value_; }

@@ -7,6 +7,8 @@
 #include <string>
 #include <utility>
 
+#include "asyncio/sync/detail/owner_watch.hpp"
+
 namespace asyncio {
 
 namespace detail {
@@ -28,11 +30,12 @@ class [[nodiscard]] Held {
  public:
   /// A guard that holds nothing.
   Held() noexcept = default;
-  Held(Held&& other) noexcept : owner_(std::exchange(other.owner_, nullptr)) {}
+  Held(Held&& other) noexcept : owner_(std::exchange(other.owner_, nullptr)), watch_(std::move(other.watch_)) {}
   Held& operator=(Held&& other) noexcept {
     if (this != &other) {
       release_noexcept();
       owner_ = std::exchange(other.owner_, nullptr);
+      watch_ = std::move(other.watch_);
     }
     return *this;
   }
@@ -45,23 +48,25 @@ class [[nodiscard]] Held {
   ~Held() { release_noexcept(); }
 
   /// Releases now (Python's `release()` inside the `async with` body, done once): the destructor
-  /// then does nothing. Exceptions from the primitive's release() propagate.
+  /// then does nothing. Exceptions from the primitive's release() propagate. A primitive destroyed
+  /// meanwhile is not touched (see docs/design.md, "Lifetimes").
   void release() {
-    if (L* owner = std::exchange(owner_, nullptr)) owner->release();
+    L* owner = std::exchange(owner_, nullptr);
+    if (owner != nullptr && !watch_.owner_gone()) owner->release();
   }
 
   /// True while it still holds its primitive.
-  [[nodiscard]] bool owns() const noexcept { return owner_ != nullptr; }
+  [[nodiscard]] bool owns() const noexcept { return owner_ != nullptr && !watch_.owner_gone(); }
   [[nodiscard]] explicit operator bool() const noexcept { return owns(); }
 
  private:
   template <class, class>
   friend class detail::HoldAwaiter;
-  explicit Held(L& owner) noexcept : owner_(&owner) {}
+  explicit Held(L& owner) noexcept : owner_(&owner), watch_(owner.holders_) {}
 
   void release_noexcept() noexcept {
     L* owner = std::exchange(owner_, nullptr);
-    if (owner == nullptr) return;
+    if (owner == nullptr || watch_.owner_gone()) return;
     try {
       owner->release();
     } catch (...) {
@@ -75,6 +80,9 @@ class [[nodiscard]] Held {
   }
 
   L* owner_ = nullptr;
+  // C++ can destroy the primitive under a task that holds it (a Lock local to a coroutine that
+  // returned while a task it made still holds it): the guard then releases nothing.
+  detail::OwnerWatch watch_;
 };
 
 namespace detail {

@@ -73,6 +73,8 @@ class Lock {
 
     bool await_resume() {
       if (!node_.parked()) return true;  // taken on the fast path
+      if (node_.orphaned()) [[unlikely]]
+        node_.finish_orphaned("Lock");
       try {
         node_.finish();
       } catch (const CancelledError&) {
@@ -96,6 +98,16 @@ class Lock {
   /// A lock is shared by address (its waiters point at it): neither copyable nor movable.
   Lock(const Lock&) = delete;
   Lock& operator=(const Lock&) = delete;
+  /// A Lock destroyed while tasks wait to acquire it leaves them blocked until they are cancelled
+  /// (then they raise CancelledError without touching it; one already chosen raises RuntimeError),
+  /// and a guard (Held) still holding it then releases nothing; debug mode reports both. A plain
+  /// release() after the Lock is gone is a use-after-free: see docs/design.md, "Lifetimes".
+  ~Lock() {
+    if (!waiters_.empty()) [[unlikely]]
+      detail::report_destroyed_while_waited("Lock", this, waiters_.size());
+    if (!holders_.empty()) [[unlikely]]
+      detail::report_destroyed_while_held("Lock", this);
+  }
 
   /// Python's `await lock.acquire()`: waits until the lock is free and this task's turn has come,
   /// takes it, returns true. Cancelled while waiting: raises CancelledError and does not hold it.
@@ -134,7 +146,11 @@ class Lock {
 
   EventLoop& get_loop() { return detail::bind_loop(loop_, *this); }
 
+  template <class>
+  friend class Held;
+
   detail::WaiterQueue waiters_;
+  detail::OwnerWatchList holders_;  // the guards (Held) holding it
   EventLoop* loop_ = nullptr;
   bool locked_ = false;
 };

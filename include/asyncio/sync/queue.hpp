@@ -32,6 +32,7 @@
 #include "asyncio/coro/coro.hpp"
 #include "asyncio/exceptions.hpp"
 #include "asyncio/loop/event_loop.hpp"
+#include "asyncio/sync/detail/owner_watch.hpp"
 #include "asyncio/sync/queue_storage.hpp"
 #include "asyncio/task/future.hpp"
 
@@ -194,7 +195,11 @@ class BasicQueue {
       : storage_(std::move(storage)), maxsize_(maxsize) {}
   BasicQueue(const BasicQueue&) = delete;
   BasicQueue& operator=(const BasicQueue&) = delete;
+  /// Destroyed while tasks wait in get(), put() or join(): they stay blocked until cancelled,
+  /// then raise without touching it (one already woken raises RuntimeError); debug mode reports it.
   ~BasicQueue() {
+    if (!watchers_.empty()) [[unlikely]]
+      detail::report_destroyed_while_waited(Storage::name, this, watchers_.size());
     if (anchor_ != nullptr) anchor_->release();
   }
 
@@ -254,12 +259,13 @@ class BasicQueue {
   /// shutdown(true)). Returns at once if none is outstanding.
   Coro<void> join() {
     if (unfinished_ == 0) co_return;
+    detail::OwnerWatch watch(watchers_);
     Future<void> joiner = bound_loop().template create_future<void>();
     joiners_.push_back(joiner);
     try {
       co_await joiner;
     } catch (...) {
-      erase(joiners_, joiner);
+      if (!watch.owner_gone()) erase(joiners_, joiner);
       throw;
     }
   }
@@ -315,6 +321,7 @@ class BasicQueue {
 
   /// CPython's Queue.put.
   Coro<void> waiting_put(T item) {
+    detail::OwnerWatch watch(watchers_);
     while (full()) {
       if (shutdown_) throw QueueShutDown();
       Future<void> putter = bound_loop().template create_future<void>();
@@ -322,15 +329,18 @@ class BasicQueue {
       try {
         co_await putter;
       } catch (...) {
-        leave(putters_, putter, !full());
+        if (!watch.owner_gone()) leave(putters_, putter, !full());
         throw;
       }
+      if (watch.owner_gone()) [[unlikely]]
+        detail::throw_destroyed_while_waited(Storage::name);
     }
     put_nowait(std::move(item));
   }
 
   /// CPython's Queue.get.
   Coro<T> waiting_get() {
+    detail::OwnerWatch watch(watchers_);
     while (empty()) {
       if (shutdown_) throw QueueShutDown();
       Future<void> getter = bound_loop().template create_future<void>();
@@ -338,9 +348,11 @@ class BasicQueue {
       try {
         co_await getter;
       } catch (...) {
-        leave(getters_, getter, !empty());
+        if (!watch.owner_gone()) leave(getters_, getter, !empty());
         throw;
       }
+      if (watch.owner_gone()) [[unlikely]]
+        detail::throw_destroyed_while_waited(Storage::name);
     }
     co_return get_nowait();
   }
@@ -404,6 +416,7 @@ class BasicQueue {
   Waiters getters_;
   Waiters putters_;
   Waiters joiners_;
+  detail::OwnerWatchList watchers_;  // the frames waiting in get(), put() or join()
   std::size_t maxsize_;
   std::size_t unfinished_ = 0;
   detail::LoopAnchor* anchor_ = nullptr;  // the bound loop (null until the first wait)

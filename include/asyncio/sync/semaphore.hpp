@@ -62,6 +62,8 @@ class Semaphore {
 
     bool await_resume() {
       if (!node_.parked()) return true;  // taken on the fast path
+      if (node_.orphaned()) [[unlikely]]
+        node_.finish_orphaned("Semaphore");
       try {
         node_.finish();
       } catch (const CancelledError&) {
@@ -90,6 +92,15 @@ class Semaphore {
   /// Shared by address (its waiters point at it): neither copyable nor movable.
   Semaphore(const Semaphore&) = delete;
   Semaphore& operator=(const Semaphore&) = delete;
+  /// Destroyed while tasks wait for a permit: they stay blocked until cancelled (then raise
+  /// CancelledError without touching it; one already given a permit raises RuntimeError), and a
+  /// guard (Held) still holding a permit releases nothing; debug mode reports both.
+  ~Semaphore() {
+    if (!waiters_.empty()) [[unlikely]]
+      detail::report_destroyed_while_waited("Semaphore", this, waiters_.size());
+    if (!holders_.empty()) [[unlikely]]
+      detail::report_destroyed_while_held("Semaphore", this);
+  }
 
   /// Python's `await sem.acquire()`: takes a permit, waiting for one (and for the waiters ahead)
   /// if needed; returns true. Raises CancelledError if cancelled while waiting (holding nothing),
@@ -152,7 +163,11 @@ class Semaphore {
 
   EventLoop& get_loop() { return detail::bind_loop(loop_, *this); }
 
+  template <class>
+  friend class Held;
+
   detail::WaiterQueue waiters_;
+  detail::OwnerWatchList holders_;  // the guards (Held) holding a permit
   EventLoop* loop_ = nullptr;
   std::int64_t value_;
   std::int64_t bound_;  // the initial value: BoundedSemaphore's limit

@@ -6,6 +6,7 @@
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <string>
 #include <type_traits>
 
@@ -74,6 +75,15 @@ class SyncWaiter final : public ExternalWait, private WaitLink {
     if (in_task_) static_cast<Driver*>(static_cast<TaskBase*>(target_))->raise_pending();
   }
 
+  /// True if the primitive was destroyed while this node waited in its queue (see
+  /// detail::OwnerWatch for why C++ must know): its coroutine must not touch the primitive again.
+  [[nodiscard]] bool orphaned() const noexcept { return orphaned_; }
+
+  /// The way out of a wait whose primitive was destroyed: raises the task's CancelledError if it
+  /// was cancelled, else RuntimeError naming `what` (the wait cannot have succeeded: whatever it
+  /// was woken for went with the primitive). Touches nothing but this node.
+  [[noreturn]] void finish_orphaned(const char* what);
+
   /// The task was cancelled (or its loop destroyed) while this node waited: Python's cancelled
   /// waiter future. The node stays queued until the task resumes.
   void forget_task() noexcept override { state_ = State::cancelled; }
@@ -93,6 +103,7 @@ class SyncWaiter final : public ExternalWait, private WaitLink {
   void* target_ = nullptr;  // the parked TaskBase, or the frame's address outside a task
   State state_ = State::idle;
   bool in_task_ = false;
+  bool orphaned_ = false;  // set by the queue's destructor
 };
 
 /// An intrusive FIFO of SyncWaiters: CPython's `collections.deque` of futures, as a circular list
@@ -106,12 +117,13 @@ class WaiterQueue {
   WaiterQueue() noexcept { sentinel_.prev = sentinel_.next = &sentinel_; }
   WaiterQueue(const WaiterQueue&) = delete;
   WaiterQueue& operator=(const WaiterQueue&) = delete;
-  /// Detaches the waiters still queued, so that their frames, if destroyed later (a loop destroyed
-  /// after the primitive), do not touch the queue.
+  /// Detaches the waiters still queued and marks them orphaned, so that neither their way out of
+  /// the wait nor their frames' destruction touches the queue or its primitive.
   ~WaiterQueue() {
     for (WaitLink* l = sentinel_.next; l != &sentinel_;) {
       WaitLink* next = l->next;
       l->prev = l->next = nullptr;
+      static_cast<SyncWaiter*>(l)->orphaned_ = true;
       l = next;
     }
   }
@@ -198,6 +210,21 @@ inline void SyncWaiter::wake(EventLoop& loop) {
   }
   state_ = State::woken;
 }
+
+/// Debug mode: reports through the running loop's exception handler that a primitive was destroyed
+/// while `waiters` coroutines waited in it (they stay blocked until cancelled, then leave without
+/// touching it). `what` names the primitive ("Lock"), `self` is its address.
+void report_destroyed_while_waited(const char* what, const void* self, std::size_t waiters) noexcept;
+
+/// Debug mode: reports that a primitive was destroyed while a guard (Held) still held it.
+void report_destroyed_while_held(const char* what, const void* self) noexcept;
+
+/// The RuntimeError of a wait whose primitive (`what`, e.g. "Queue") was destroyed meanwhile.
+[[noreturn]] void throw_destroyed_while_waited(const char* what);
+
+/// The way out of a wait whose primitive was destroyed: rethrows `error` (the task's
+/// CancelledError, most often) if there is one, else throw_destroyed_while_waited(what).
+[[noreturn]] void leave_destroyed(std::exception_ptr error, const char* what);
 
 /// The awaiter of a plain wait in a primitive's queue (Condition's wait for its notification):
 /// always parks, and returns once woken (raising the task's CancelledError if cancelled).
