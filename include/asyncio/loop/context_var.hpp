@@ -38,36 +38,31 @@ class Token {
   /// Python's Token.MISSING: old_value() when the variable had no value before set().
   static constexpr std::nullopt_t MISSING = std::nullopt;
 
-  Token(Token&& other) noexcept
+  Token(Token&& other) noexcept(std::is_nothrow_move_constructible_v<T>)
       : var_(other.var_),
         context_id_(other.context_id_),
-        old_(std::exchange(other.old_, nullptr)),
+        old_(std::move(other.old_)),
         used_(std::exchange(other.used_, true)) {}
-  Token& operator=(Token&& other) noexcept {
+  Token& operator=(Token&& other) noexcept(
+      std::is_nothrow_move_assignable_v<T>&& std::is_nothrow_move_constructible_v<T>) {
     if (this != &other) {
-      if (old_) detail::release_box(old_);
       var_ = other.var_;
       context_id_ = other.context_id_;
-      old_ = std::exchange(other.old_, nullptr);
+      old_ = std::move(other.old_);
       used_ = std::exchange(other.used_, true);
     }
     return *this;
   }
   Token(const Token&) = delete;
   Token& operator=(const Token&) = delete;
-  ~Token() {
-    if (old_) detail::release_box(old_);
-  }
+  ~Token() = default;
 
   /// Python's Token.var: the variable whose set() made this token (it must still exist).
   [[nodiscard]] const ContextVar<T>& var() const noexcept { return *var_; }
 
   /// Python's Token.old_value: the value before set(), or MISSING (empty). Still readable after
   /// reset(), as in Python.
-  [[nodiscard]] std::optional<T> old_value() const {
-    if (old_ == nullptr) return MISSING;
-    return static_cast<const detail::TypedBox<T>*>(old_)->value;
-  }
+  [[nodiscard]] std::optional<T> old_value() const { return old_; }
 
   /// Whether reset() used this token already (or it was moved from).
   [[nodiscard]] bool used() const noexcept { return used_; }
@@ -79,12 +74,14 @@ class Token {
 
  private:
   friend class ContextVar<T>;
-  Token(const ContextVar<T>* var, std::uint64_t context_id, detail::ValueBox* old) noexcept
-      : var_(var), context_id_(context_id), old_(old) {}
+  Token(const ContextVar<T>* var, std::uint64_t context_id,
+        std::optional<T> old) noexcept(std::is_nothrow_move_constructible_v<T>)
+      : var_(var), context_id_(context_id), old_(std::move(old)) {}
 
   const ContextVar<T>* var_;
   std::uint64_t context_id_;  // the context set() changed
-  detail::ValueBox* old_;     // a reference to the value before set(), or null (MISSING)
+  // The value itself, not a reference to its box: set() can then reuse a box nobody else holds.
+  std::optional<T> old_;
   bool used_ = false;
 };
 
@@ -132,6 +129,16 @@ class ContextVar {
   /// Token that reset() takes to restore the previous value. In a task, the value is the task's
   /// own: its creator and the tasks it creates from then on see it only through copies.
   Token<T> set(T value) const {
+    if constexpr (kInPlace) {
+      // The common case, a variable set again in the context that set it: its box is this
+      // context's alone, so the value is swapped in place and nothing is allocated.
+      if (detail::ValueBox* box = detail::context_unique_box(id_)) {
+        T& slot = static_cast<detail::TypedBox<T>*>(box)->value;
+        Token<T> token(this, detail::current_context_id(), std::optional<T>(std::move(slot)));
+        slot = std::move(value);
+        return token;
+      }
+    }
     auto* box = detail::TypedBox<T>::make(id_, std::move(value));
     detail::ContextSetResult done{};
     try {
@@ -140,11 +147,11 @@ class ContextVar {
       box->destroy(box);
       throw;
     }
-    return Token<T>(this, done.context_id, done.old);
+    return Token<T>(this, done.context_id, take_value(done.old));
   }
 
-  /// Python's var.reset(token): restores the value the variable had before the set() that made
-  /// `token` (removes it if it had none), as CPython checks: RuntimeError if the token was used
+  /// Python's var.reset(token): gives the variable back the value it had before the set() that
+  /// made `token` (or no value), in the current context. RuntimeError if the token was used
   /// already; ValueError if another variable made it, or if it was made in another context.
   void reset(Token<T>& token) const {
     if (token.used_) throw RuntimeError(token.repr() + " has already been used once");
@@ -152,20 +159,26 @@ class ContextVar {
     if (token.context_id_ != detail::current_context_id()) {
       throw ValueError(token.repr() + " was created in a different Context");
     }
-    token.used_ = true;
-    if (token.old_ == nullptr) {
+    if (!token.old_) {
       detail::context_erase(id_, repr().c_str());
+      token.used_ = true;
       return;
     }
-    detail::retain_box(token.old_);  // the token keeps its own, for old_value()
+    if (detail::ValueBox* box = detail::context_unique_box(id_)) {
+      static_cast<detail::TypedBox<T>*>(box)->value = *token.old_;  // the token keeps its copy
+      token.used_ = true;
+      return;
+    }
+    auto* box = detail::TypedBox<T>::make(id_, *token.old_);
     detail::ContextSetResult done{};
     try {
-      done = detail::context_set(token.old_);
+      done = detail::context_set(box);
     } catch (...) {
-      detail::release_box(token.old_);
+      box->destroy(box);
       throw;
     }
     if (done.old) detail::release_box(done.old);
+    token.used_ = true;
   }
   /// reset() of a token that is not kept.
   void reset(Token<T>&& token) const { reset(token); }
@@ -177,6 +190,20 @@ class ContextVar {
   [[nodiscard]] std::uint64_t id() const noexcept { return id_; }
 
  private:
+  static constexpr bool kInPlace = std::is_nothrow_move_constructible_v<T> && std::is_nothrow_move_assignable_v<T>;
+
+  /// The value of `old` (a reference the caller gives up), or MISSING for null.
+  static std::optional<T> take_value(detail::ValueBox* old) {
+    if (old == nullptr) return Token<T>::MISSING;
+    struct Release {
+      detail::ValueBox* box;
+      ~Release() { detail::release_box(box); }
+    } release{old};
+    T& value = static_cast<detail::TypedBox<T>*>(old)->value;
+    if (old->refs.load(std::memory_order_acquire) == 1) return std::move(value);  // nobody else sees it
+    return value;
+  }
+
   std::string name_;
   std::uint64_t id_;
   std::optional<T> default_;

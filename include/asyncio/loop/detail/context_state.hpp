@@ -165,6 +165,22 @@ struct ContextSetResult {
 
 ContextSetResult context_set_slow(ValueBox* box);
 
+/// The box holding variable `key`'s value in the current context, if nothing but this context can
+/// see it: the context is a Context object whose root node is its own and holds the box itself,
+/// and no other node holds the box. set() and reset() may then change the value in place. Else null.
+inline ValueBox* context_unique_box(std::uint64_t key) noexcept {
+  ContextThreadState& t = context_thread;
+  const ContextCacheSlot& slot = t.cache[key & (kContextCacheSlots - 1)];
+  if (slot.version == t.version && slot.key == key && slot.where != nullptr) [[likely]] {
+    ValueBox* box = *slot.where;
+    if (context_impl(t.current)->vars->refs.load(std::memory_order_acquire) == 1 &&
+        box->refs.load(std::memory_order_acquire) == 1) {
+      return box;
+    }
+  }
+  return nullptr;
+}
+
 /// Sets `box` (whose reference it takes) for its variable in the current context, making that a
 /// Context object first if it is a snapshot or the empty context. Throws std::bad_alloc before
 /// anything changed (`box` is then still the caller's).

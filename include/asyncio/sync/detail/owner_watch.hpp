@@ -34,7 +34,12 @@ class OwnerWatch : private WaitLink {
   }
   OwnerWatch(const OwnerWatch&) = delete;
   OwnerWatch& operator=(const OwnerWatch&) = delete;
-  ~OwnerWatch() { unlink(); }
+  ~OwnerWatch() {
+    if (prev != nullptr) {
+      prev->next = next;
+      next->prev = prev;
+    }
+  }
 
   /// True once the primitive this frame waits in was destroyed.
   [[nodiscard]] bool owner_gone() const noexcept { return gone_; }
