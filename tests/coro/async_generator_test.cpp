@@ -37,6 +37,23 @@ AsyncGenerator<int> ticking(int n, std::vector<double>* times) {
   }
 }
 
+struct alignas(4) FourBytes {
+  char c[4];
+};
+
+TEST(AsyncGenerator, AnOptionalMadeInOneStoreEqualsOneMadeByParts) {
+  // next() builds an engaged optional of a 4-byte value from one word; this checks the layout it
+  // assumes (the value, then the engaged flag) on this standard library.
+  static_assert(asyncio::detail::kPackedOptional<int>);
+  const std::optional<int> packed = asyncio::detail::packed_optional(-123456);
+  ASSERT_TRUE(packed.has_value());
+  EXPECT_EQ(*packed, -123456);
+  EXPECT_EQ(asyncio::detail::packed_optional(0.5f), std::optional<float>(0.5f));
+  const std::optional<FourBytes> bytes = asyncio::detail::packed_optional(FourBytes{{'a', 'b', 'c', 'd'}});
+  ASSERT_TRUE(bytes.has_value());
+  EXPECT_EQ(std::string(bytes->c, 4), "abcd");
+}
+
 TEST(AsyncGenerator, NextGivesEachYieldedValueThenAnEmptyOptional) {
   auto main = []() -> Coro<std::vector<int>> {
     std::vector<int> got;
