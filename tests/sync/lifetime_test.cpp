@@ -174,6 +174,35 @@ TEST(PrimitiveLifetime, AGuardOfADestroyedLockNoLongerOwnsIt) {
   EXPECT_FALSE(*owned_after);
 }
 
+TEST(PrimitiveLifetime, AMovedGuardOfADestroyedLockNoLongerOwnsIt) {
+  auto owned_after = std::make_shared<bool>(true);
+  run_virtual([owned_after]() -> Coro<void> {
+    asyncio::Held<Lock> moved;
+    {
+      Lock lock;
+      asyncio::Held<Lock> first = co_await lock.hold();
+      moved = std::move(first);  // the lock now knows the guard at its new place
+    }
+    *owned_after = moved.owns();
+  });
+  EXPECT_FALSE(*owned_after);
+}
+
+TEST(PrimitiveLifetime, GuardsOfADestroyedSemaphoreNoLongerOwnIt) {
+  auto owned_after = std::make_shared<int>(-1);
+  run_virtual([owned_after]() -> Coro<void> {
+    asyncio::Held<Semaphore> a;
+    asyncio::Held<Semaphore> b;
+    {
+      Semaphore sem(2);
+      a = co_await sem.hold();
+      b = co_await sem.hold();
+    }
+    *owned_after = int{a.owns()} + int{b.owns()};
+  });
+  EXPECT_EQ(*owned_after, 0);
+}
+
 /// Owns a lock, lets `out`'s task queue for it, hands it over with release() and returns: the
 /// lock is destroyed after the waiter was chosen, before it runs.
 Coro<void> hand_over_and_go(Outcome out) {

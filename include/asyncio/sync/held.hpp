@@ -30,12 +30,15 @@ class [[nodiscard]] Held {
  public:
   /// A guard that holds nothing.
   Held() noexcept = default;
-  Held(Held&& other) noexcept : owner_(std::exchange(other.owner_, nullptr)), watch_(std::move(other.watch_)) {}
+  Held(Held&& other) noexcept : owner_(std::exchange(other.owner_, nullptr)), watch_(std::move(other.watch_)) {
+    if (owner_ != nullptr && !watch_.owner_gone()) owner_->move_holder(other.watch_, watch_);
+  }
   Held& operator=(Held&& other) noexcept {
     if (this != &other) {
       release_noexcept();
       owner_ = std::exchange(other.owner_, nullptr);
       watch_ = std::move(other.watch_);
+      if (owner_ != nullptr && !watch_.owner_gone()) owner_->move_holder(other.watch_, watch_);
     }
     return *this;
   }
@@ -52,7 +55,9 @@ class [[nodiscard]] Held {
   /// meanwhile is not touched (see docs/design.md, "Lifetimes").
   void release() {
     L* owner = std::exchange(owner_, nullptr);
-    if (owner != nullptr && !watch_.owner_gone()) owner->release();
+    if (owner == nullptr || watch_.owner_gone()) return;
+    owner->detach_holder(watch_);
+    owner->release();
   }
 
   /// True while it still holds its primitive.
@@ -62,11 +67,12 @@ class [[nodiscard]] Held {
  private:
   template <class, class>
   friend class detail::HoldAwaiter;
-  explicit Held(L& owner) noexcept : owner_(&owner), watch_(owner.holders_) {}
+  explicit Held(L& owner) noexcept : owner_(&owner) { owner.attach_holder(watch_); }
 
   void release_noexcept() noexcept {
     L* owner = std::exchange(owner_, nullptr);
     if (owner == nullptr || watch_.owner_gone()) return;
+    owner->detach_holder(watch_);
     try {
       owner->release();
     } catch (...) {
@@ -82,7 +88,7 @@ class [[nodiscard]] Held {
   L* owner_ = nullptr;
   // C++ can destroy the primitive under a task that holds it (a Lock local to a coroutine that
   // returned while a task it made still holds it): the guard then releases nothing.
-  detail::OwnerWatch watch_;
+  typename L::HolderWatch watch_;
 };
 
 namespace detail {

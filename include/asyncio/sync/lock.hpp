@@ -26,6 +26,7 @@
 #include "asyncio/coro/coro.hpp"
 #include "asyncio/exceptions.hpp"
 #include "asyncio/loop/event_loop.hpp"
+#include "asyncio/sync/detail/owner_watch.hpp"
 #include "asyncio/sync/held.hpp"
 #include "asyncio/sync/waiter_queue.hpp"
 #include "asyncio/task/future.hpp"
@@ -105,8 +106,10 @@ class Lock {
   ~Lock() {
     if (!waiters_.empty()) [[unlikely]]
       detail::report_destroyed_while_waited("Lock", this, waiters_.size());
-    if (!holders_.empty()) [[unlikely]]
+    if (holder_ != nullptr) [[unlikely]] {
+      holder_->mark_gone();
       detail::report_destroyed_while_held("Lock", this);
+    }
   }
 
   /// Python's `await lock.acquire()`: waits until the lock is free and this task's turn has come,
@@ -148,9 +151,18 @@ class Lock {
 
   template <class>
   friend class Held;
+  // How a guard (Held) learns that the lock was destroyed under it.
+  using HolderWatch = detail::SoleHolderWatch;
+  void attach_holder(HolderWatch& watch) noexcept { holder_ = &watch; }
+  void move_holder(HolderWatch& from, HolderWatch& to) noexcept {
+    if (holder_ == &from) holder_ = &to;
+  }
+  void detach_holder(HolderWatch& watch) noexcept {
+    if (holder_ == &watch) holder_ = nullptr;
+  }
 
   detail::WaiterQueue waiters_;
-  detail::OwnerWatchList holders_;  // the guards (Held) holding it
+  HolderWatch* holder_ = nullptr;  // the guard holding it, if a guard does
   EventLoop* loop_ = nullptr;
   bool locked_ = false;
 };

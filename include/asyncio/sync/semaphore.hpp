@@ -19,6 +19,7 @@
 #include <string>
 
 #include "asyncio/coro/coro.hpp"
+#include "asyncio/sync/detail/owner_watch.hpp"
 #include "asyncio/sync/lock.hpp"
 
 namespace asyncio {
@@ -165,6 +166,11 @@ class Semaphore {
 
   template <class>
   friend class Held;
+  // How a guard (Held) learns that the semaphore was destroyed under it: several hold permits.
+  using HolderWatch = detail::OwnerWatch;
+  void attach_holder(HolderWatch& watch) noexcept { watch.attach(holders_); }
+  void move_holder(HolderWatch&, HolderWatch&) noexcept {}  // the watch moves its place itself
+  void detach_holder(HolderWatch&) noexcept {}              // it leaves the list when destroyed
 
   detail::WaiterQueue waiters_;
   detail::OwnerWatchList holders_;  // the guards (Held) holding a permit
