@@ -12,6 +12,8 @@
 
 #include <concepts>
 #include <functional>
+#include <iostream>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -23,6 +25,7 @@
 #include "asyncio/loop/detail/context_state.hpp"
 #include "asyncio/loop/event_loop.hpp"
 #include "asyncio/task/future.hpp"
+#include "asyncio/task/stack_frame.hpp"
 #include "asyncio/task/task_state.hpp"
 
 namespace asyncio {
@@ -45,6 +48,9 @@ struct TaskOptions {
 
 namespace detail {
 
+std::vector<StackFrame> task_stack(const TaskBase& task, std::optional<std::size_t> limit);
+void print_task_stack(const TaskBase& task, std::optional<std::size_t> limit, std::ostream& out);
+
 /// The methods Task<T> and AnyTask share.
 template <class Derived>
 class TaskMethods {
@@ -58,6 +64,21 @@ class TaskMethods {
   int uncancel() { return task().uncancel(); }
   /// The name of the coroutine function the task runs (Python's get_coro().__name__).
   [[nodiscard]] const char* coro_name() const { return task().coro_name(); }
+
+  /// Python's get_stack(limit=None): the task's frames, oldest first. As in Python, a task not yet
+  /// done shows one frame, its coroutine's (see StackFrame for what a C++ frame records), and a
+  /// task that is done shows none (Python walks a failed task's traceback; C++ exceptions carry
+  /// none). With `limit`, at most that many frames, the newest.
+  [[nodiscard]] std::vector<StackFrame> get_stack(std::optional<std::size_t> limit = std::nullopt) const {
+    return detail::task_stack(task(), limit);
+  }
+
+  /// Python's print_stack(limit=None, file=None): "Stack for <Task ...> (most recent call last):"
+  /// then a line per frame of get_stack(limit), or "No stack for <Task ...>", written to `out`
+  /// (standard error by default, as Python's sys.stderr).
+  void print_stack(std::optional<std::size_t> limit = std::nullopt, std::ostream& out = std::cerr) const {
+    detail::print_task_stack(task(), limit, out);
+  }
 
  private:
   TaskBase& task() const {

@@ -19,6 +19,7 @@
 
 #include <coroutine>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -127,6 +128,12 @@ class TaskBase : public FutureBase,
   [[nodiscard]] const char* coro_name() const noexcept {
     const CoroPromiseBase* root = root_promise();
     return root ? root->origin().function : "";
+  }
+  /// Where the coroutine the task runs was defined (function and line), if it still has one.
+  [[nodiscard]] std::optional<CoroOrigin> coro_origin() const noexcept {
+    const CoroPromiseBase* root = root_promise();
+    if (root == nullptr) return std::nullopt;
+    return root->origin();
   }
   [[nodiscard]] TaskWait waiting() const noexcept { return static_cast<TaskWait>(task_wait_); }
 
