@@ -4,6 +4,7 @@
 
 #include <sys/socket.h>
 
+#include "asyncio/detail/exception_is.hpp"
 #include "asyncio/net/socket.hpp"
 #include "asyncio/os_error.hpp"
 
@@ -17,15 +18,7 @@ std::exception_ptr os_error_ptr(int err, const std::string& operation) {
   }
 }
 
-bool is_os_error(const std::exception_ptr& error) noexcept {
-  try {
-    std::rethrow_exception(error);
-  } catch (const OSError&) {
-    return true;
-  } catch (...) {
-    return false;
-  }
-}
+bool is_os_error(const std::exception_ptr& error) noexcept { return exception_is<OSError>(error); }
 
 int os_errno(const std::exception_ptr& error) noexcept {
   try {

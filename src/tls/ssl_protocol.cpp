@@ -11,6 +11,7 @@
 #include <cstring>
 #include <utility>
 
+#include "asyncio/detail/exception_is.hpp"
 #include "asyncio/exceptions.hpp"
 #include "asyncio/loop/event_loop.hpp"
 #include "asyncio/loop/logger.hpp"
@@ -70,15 +71,7 @@ class PlaintextBuffer {
 
 bool is_quiet(const std::exception_ptr& e) {
   // CPython's _fatal_error logs OSErrors (SSLError is one) only in debug mode.
-  try {
-    std::rethrow_exception(e);
-  } catch (const OSError&) {
-    return true;
-  } catch (const CancelledError&) {
-    return true;
-  } catch (...) {
-    return false;
-  }
+  return exception_is<OSError>(e) || exception_is<CancelledError>(e);
 }
 
 }  // namespace

@@ -304,7 +304,7 @@ class AsyncGenOp {
     promise_type& p = h_.promise();
     std::exception_ptr error = std::exchange(p.error_, nullptr);
     if (error) {
-      if (is_stop_async_iteration(error)) {
+      if (exception_is<StopAsyncIteration>(error)) {
         // PEP 479's rule for async generators: a StopAsyncIteration escaping the body is a bug.
         if constexpr (kind == AsyncGenOpKind::close) {
           return;
@@ -323,16 +323,6 @@ class AsyncGenOp {
       throw StopAsyncIteration();
     } else {
       return std::nullopt;
-    }
-  }
-
-  static bool is_stop_async_iteration(const std::exception_ptr& e) {
-    try {
-      std::rethrow_exception(e);
-    } catch (const StopAsyncIteration&) {
-      return true;
-    } catch (...) {
-      return false;
     }
   }
 

@@ -38,6 +38,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "asyncio/detail/exception_is.hpp"
 #include "asyncio/detail/frame_pool.hpp"
 #include "asyncio/exceptions.hpp"
 
@@ -73,15 +74,7 @@ template <class Y, class S, class R>
 namespace detail {
 
 /// Whether `e` holds a GeneratorExit (or a class derived from it), as Python's isinstance check.
-inline bool is_generator_exit(const std::exception_ptr& e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const GeneratorExit&) {
-    return true;
-  } catch (...) {
-    return false;
-  }
-}
+inline bool is_generator_exit(const std::exception_ptr& e) noexcept { return exception_is<GeneratorExit>(e); }
 
 template <class S>
 struct SentSlot {

@@ -44,24 +44,13 @@
 #include <utility>
 #include <vector>
 
+#include "asyncio/detail/exception_is.hpp"
+
 namespace asyncio {
 
 class ExceptionGroup;
 
 namespace detail {
-
-/// True if `e` holds an exception of type E (or derived from it).
-template <class E>
-bool exception_is(const std::exception_ptr& e) noexcept {
-  if (!e) return false;
-  try {
-    std::rethrow_exception(e);
-  } catch (const E&) {
-    return true;
-  } catch (...) {
-    return false;
-  }
-}
 
 /// A non-owning test of one item, so that the recursive walk lives in one compiled function.
 struct GroupMatcher {
