@@ -1,0 +1,4 @@
+# net/: the connection, server, datagram, sendfile and socket-option knobs of asyncio
+# (happy_eyeballs_delay, interleave, all_errors, local_addr by name, several server hosts,
+# sendfile, setsockopt/getsockopt of any type).
+asyncio_add_test(net_happy_eyeballs_test SOURCES happy_eyeballs_test.cpp)
