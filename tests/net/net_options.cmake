@@ -2,3 +2,4 @@
 # (happy_eyeballs_delay, interleave, all_errors, local_addr by name, several server hosts,
 # sendfile, setsockopt/getsockopt of any type).
 asyncio_add_test(net_happy_eyeballs_test SOURCES happy_eyeballs_test.cpp)
+asyncio_add_test(net_sendfile_test SOURCES sendfile_test.cpp LABELS threads)
