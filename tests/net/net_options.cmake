@@ -3,3 +3,4 @@
 # sendfile, setsockopt/getsockopt of any type).
 asyncio_add_test(net_happy_eyeballs_test SOURCES happy_eyeballs_test.cpp)
 asyncio_add_test(net_sendfile_test SOURCES sendfile_test.cpp LABELS threads)
+asyncio_add_test(net_socket_options_test SOURCES socket_options_test.cpp)
