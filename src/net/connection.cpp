@@ -4,13 +4,12 @@
 
 #include "asyncio/net/connection.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include <string>
 #include <utility>
 
 #include "asyncio/loop/event_loop.hpp"
+#include "asyncio/net/detail/happy_eyeballs.hpp"
+#include "asyncio/net/detail/resolve.hpp"
 #include "asyncio/net/fd_transport.hpp"
 #include "asyncio/net/sock_ops.hpp"
 #include "asyncio/net/socket_transport.hpp"
@@ -39,41 +38,6 @@ std::pair<int, std::string> summarize(const std::vector<std::exception_ptr>& err
   return {last_errno, std::move(text)};
 }
 
-std::string what_of(const std::exception_ptr& error) {
-  try {
-    std::rethrow_exception(error);
-  } catch (const std::exception& e) {
-    return e.what();
-  } catch (...) {
-    return {};
-  }
-}
-
-/// Python's base_events._ipaddr_info: (host, port) as an address without getaddrinfo when the host
-/// is numeric and of an acceptable family; empty otherwise.
-std::optional<AddrInfo> numeric_address(const std::string& host, std::uint16_t port, int family, int proto) {
-  if (host.empty()) return std::nullopt;
-  AddrInfo info;
-  info.type = SOCK_STREAM;
-  info.protocol = proto == 0 ? IPPROTO_TCP : proto;
-  in_addr v4{};
-  if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) {
-    if (family != AF_UNSPEC && family != AF_INET) return std::nullopt;
-    info.family = AF_INET;
-    info.address = SocketAddress(host, port);
-    return info;
-  }
-  // Names never contain ':', so only IPv6 literals (with an optional %scope) get this far.
-  if (host.find(':') == std::string::npos || (family != AF_UNSPEC && family != AF_INET6)) return std::nullopt;
-  try {
-    info.address = SocketAddress(host, port);
-  } catch (const ValueError&) {
-    return std::nullopt;
-  }
-  info.family = info.address.family();
-  return info;
-}
-
 }  // namespace
 
 CreateConnectionError::CreateConnectionError(std::vector<std::exception_ptr> errors)
@@ -86,55 +50,29 @@ CreateConnectionError::CreateConnectionError(std::vector<std::exception_ptr> err
 namespace detail {
 
 Coro<std::vector<AddrInfo>> resolve_stream(std::string host, std::uint16_t port, int family, int proto, int flags) {
-  if (auto info = numeric_address(host, port, family, proto)) co_return std::vector<AddrInfo>{std::move(*info)};
-  if (host.empty() && (flags & AI_PASSIVE) != 0) {
-    // Every interface: the wildcard address of each family (getaddrinfo(None, port, AI_PASSIVE)).
-    std::vector<AddrInfo> infos;
-    const int protocol = proto == 0 ? IPPROTO_TCP : proto;
-    if (family == AF_UNSPEC || family == AF_INET) {
-      infos.push_back(AddrInfo{AF_INET, SOCK_STREAM, protocol, {}, SocketAddress("0.0.0.0", port)});
-    }
-    if (family == AF_UNSPEC || family == AF_INET6) {
-      infos.push_back(AddrInfo{AF_INET6, SOCK_STREAM, protocol, {}, SocketAddress("::", port)});
-    }
-    if (!infos.empty()) co_return infos;
-  }
-  const std::string what = host;
-  std::vector<AddrInfo> infos = co_await getaddrinfo(
-      std::move(host), port, AddrInfoHints{.family = family, .type = SOCK_STREAM, .protocol = proto, .flags = flags});
-  if (infos.empty()) throw_os_error(EADDRNOTAVAIL, "getaddrinfo(" + what + ") returned an empty list");
-  co_return infos;
+  return resolve_address(std::move(host), port, family, SOCK_STREAM, proto, flags);
 }
 
 Coro<std::pair<Socket, SocketAddress>> connect_stream(std::string host, std::uint16_t port, ConnectionOptions options) {
-  const std::vector<AddrInfo> infos =
-      co_await resolve_stream(std::move(host), port, options.family, options.proto, options.flags);
-  std::vector<std::exception_ptr> errors;
-  for (const AddrInfo& info : infos) {
-    // Python's _connect_sock: a new socket per address, closed (RAII) if anything fails.
-    try {
-      Socket sock(info.family, info.type, info.protocol);
-      if (options.local_addr) {
-        if (options.local_addr->family() != info.family) {
-          throw_os_error(EADDRNOTAVAIL, std::string("create_connection(no local address of family ") +
-                                            detail::family_name(info.family) + " to bind to for " +
-                                            info.address.to_string() + ")");
-        }
-        sock.bind(*options.local_addr);
-      }
-      co_await sock_connect(sock, info.address);
-      co_return std::pair{std::move(sock), info.address};
-    } catch (const OSError&) {
-      errors.push_back(std::current_exception());
-    }
+  if (options.interleave && *options.interleave < 0) {
+    throw ValueError("create_connection: interleave must not be negative (got " + std::to_string(*options.interleave) +
+                     "); 0 keeps getaddrinfo's order, 1 alternates the families");
   }
-  // Python: one error, or several with the same text, is raised as it is; else all are listed.
-  if (errors.empty()) throw_os_error(EADDRNOTAVAIL, "create_connection: no address to connect to");
-  bool same = true;
-  const std::string model = what_of(errors.front());
-  for (const auto& e : errors) same = same && what_of(e) == model;
-  if (same) std::rethrow_exception(errors.front());
-  throw CreateConnectionError(std::move(errors));
+  std::vector<AddrInfo> infos =
+      co_await resolve_address(std::move(host), port, options.family, SOCK_STREAM, options.proto, options.flags);
+  ConnectAttempts attempts;
+  if (options.local_addr) {
+    attempts.local =
+        co_await ensure_resolved(*options.local_addr, options.family, SOCK_STREAM, options.proto, options.flags);
+    attempts.bind_local = true;
+  }
+  // Python: with Happy Eyeballs the families alternate unless told otherwise.
+  std::optional<int> interleave = options.interleave;
+  if (options.happy_eyeballs_delay && !interleave) interleave = 1;
+  if (interleave && *interleave > 0) infos = interleave_addrinfos(std::move(infos), *interleave);
+  attempts.delay = options.happy_eyeballs_delay;
+  attempts.all_errors = options.all_errors;
+  co_return co_await connect_any(std::move(infos), std::move(attempts));
 }
 
 Coro<std::pair<Socket, SocketAddress>> connect_unix(std::string path) {

@@ -10,12 +10,15 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <exception>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "asyncio/exceptions.hpp"
 #include "asyncio/loop/event_loop.hpp"
 #include "asyncio/loop/logger.hpp"
+#include "asyncio/net/detail/resolve.hpp"
 #include "asyncio/net/sock_ops.hpp"
 #include "asyncio/os_error.hpp"
 
@@ -212,39 +215,117 @@ void check_datagram_socket(const Socket& sock) {
   }
 }
 
+namespace {
+
+/// One way to make the endpoint: a family and protocol, with the local and remote address of it.
+struct DatagramPlan {
+  int family;
+  int proto;
+  std::optional<SocketAddress> local;
+  std::optional<SocketAddress> remote;
+};
+
+std::string describe_request(const DatagramOptions& options) {
+  std::string text;
+  if (options.local_addr) text += "local_addr " + options.local_addr->to_string();
+  if (options.remote_addr)
+    text += std::string(text.empty() ? "" : " and ") + "remote_addr " + options.remote_addr->to_string();
+  if (options.family != AF_UNSPEC) text += ", family " + family_name(options.family);
+  return text;
+}
+
+void remove_stale_unix_socket(const SocketAddress& local) {
+  if (local.is_abstract()) return;
+  // Python removes a stale socket file at the path before binding (and only a socket file).
+  const std::string path = local.path();
+  struct stat st {};
+  if (!path.empty() && ::stat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) {
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+      log(LogLevel::error, "Unable to check or remove stale UNIX socket " + path);
+    }
+  }
+}
+
+/// Python's grouping of the resolved addresses by (family, proto): every group that has an
+/// address for each address asked for is a plan, in the order the groups first appear.
+Coro<std::vector<DatagramPlan>> plan_inet(const DatagramOptions& options) {
+  std::vector<DatagramPlan> plans;
+  const std::optional<HostPort>* asked[2] = {&options.local_addr, &options.remote_addr};
+  for (int idx = 0; idx < 2; ++idx) {
+    if (!*asked[idx]) continue;
+    const std::vector<AddrInfo> infos =
+        co_await ensure_resolved(**asked[idx], options.family, SOCK_DGRAM, options.proto, options.flags);
+    for (const AddrInfo& info : infos) {
+      // An address given already resolved keeps its family: it fits only a matching request.
+      if (options.family != AF_UNSPEC && info.family != options.family) continue;
+      DatagramPlan* plan = nullptr;
+      for (DatagramPlan& p : plans) {
+        if (p.family == info.family && p.proto == info.protocol) plan = &p;
+      }
+      if (plan == nullptr) plan = &plans.emplace_back(DatagramPlan{info.family, info.protocol, {}, {}});
+      (idx == 0 ? plan->local : plan->remote) = info.address;
+    }
+  }
+  std::erase_if(plans, [&](const DatagramPlan& p) {
+    return (options.local_addr && !p.local) || (options.remote_addr && !p.remote);
+  });
+  if (plans.empty()) {
+    throw ValueError(
+        "create_datagram_endpoint: can not get address information (no address family and protocol "
+        "common to " +
+        describe_request(options) + ")");
+  }
+  co_return plans;
+}
+
+bool is_unix(const std::optional<HostPort>& address) {
+  return address && address->resolved() && address->address().family() == AF_UNIX;
+}
+
+}  // namespace
+
 Coro<std::pair<Socket, std::optional<SocketAddress>>> open_datagram_socket(DatagramOptions options) {
-  int family = options.family;
+  std::vector<DatagramPlan> plans;
   if (!options.local_addr && !options.remote_addr) {
-    if (family == AF_UNSPEC) throw ValueError("create_datagram_endpoint: unexpected address family");
+    if (options.family == AF_UNSPEC) {
+      throw ValueError("create_datagram_endpoint: unexpected address family (give family, local_addr or remote_addr)");
+    }
+    plans.push_back(DatagramPlan{options.family, options.proto, std::nullopt, std::nullopt});
+  } else if (options.family == AF_UNIX || is_unix(options.local_addr) || is_unix(options.remote_addr)) {
+    // Unix datagram sockets: the addresses are paths, never resolved.
+    DatagramPlan plan{AF_UNIX, options.proto, std::nullopt, std::nullopt};
+    const std::optional<HostPort>* asked[2] = {&options.local_addr, &options.remote_addr};
+    for (int idx = 0; idx < 2; ++idx) {
+      if (!*asked[idx]) continue;
+      if (!is_unix(*asked[idx]) || (options.family != AF_UNSPEC && options.family != AF_UNIX)) {
+        throw ValueError("create_datagram_endpoint: can not get address information (" + describe_request(options) +
+                         "): a Unix datagram endpoint takes paths (SocketAddress::from_path) for both addresses");
+      }
+      (idx == 0 ? plan.local : plan.remote) = (*asked[idx])->address();
+    }
+    if (plan.local) remove_stale_unix_socket(*plan.local);
+    plans.push_back(plan);
   } else {
-    // The addresses decide the family; they and `family` must agree (Python: no (family, proto)
-    // pair common to both addresses).
-    for (const std::optional<SocketAddress>* addr : {&options.local_addr, &options.remote_addr}) {
-      if (!*addr) continue;
-      const int f = (*addr)->family();
-      if (family != AF_UNSPEC && f != family) {
-        throw ValueError(std::string("create_datagram_endpoint: can not get address information (") +
-                         (*addr)->to_string() + " is not " + detail::family_name(family) + ")");
-      }
-      family = f;
-    }
+    plans = co_await plan_inet(options);
   }
-  if (family == AF_UNIX && options.local_addr && !options.local_addr->is_abstract()) {
-    // Python removes a stale socket file at the path before binding (and only a socket file).
-    const std::string path = options.local_addr->path();
-    struct stat st {};
-    if (!path.empty() && ::stat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) {
-      if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-        log(LogLevel::error, "Unable to check or remove stale UNIX socket " + path);
-      }
+  // Python: the first plan that works; if none does, the first plan's error.
+  std::exception_ptr first_error;
+  for (const DatagramPlan& plan : plans) {
+    std::optional<Socket> made;
+    try {
+      Socket sock(plan.family, SOCK_DGRAM, plan.proto);
+      if (options.reuse_port) sock.set_reuse_port(true);
+      if (options.allow_broadcast) sock.set_option(SOL_SOCKET, SO_BROADCAST, 1);
+      if (plan.local) sock.bind(*plan.local);
+      if (plan.remote && !options.allow_broadcast) co_await sock_connect(sock, *plan.remote);
+      made = std::move(sock);
+    } catch (const OSError&) {
+      if (!first_error) first_error = std::current_exception();
+      continue;
     }
+    co_return std::pair{std::move(*made), plan.remote};
   }
-  Socket sock(family, SOCK_DGRAM, options.proto);
-  if (options.reuse_port) sock.set_reuse_port(true);
-  if (options.allow_broadcast) sock.set_option(SOL_SOCKET, SO_BROADCAST, 1);
-  if (options.local_addr) sock.bind(*options.local_addr);
-  if (options.remote_addr && !options.allow_broadcast) co_await sock_connect(sock, *options.remote_addr);
-  co_return std::pair{std::move(sock), options.remote_addr};
+  std::rethrow_exception(first_error);
 }
 
 Coro<std::shared_ptr<DatagramTransport>> start_datagram_transport(Socket sock, std::shared_ptr<BaseProtocol> protocol,

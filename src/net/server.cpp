@@ -295,14 +295,26 @@ Coro<std::shared_ptr<Server>> finish(EventLoop& loop, std::vector<Socket> socket
 
 Coro<std::shared_ptr<Server>> create_server(ProtocolFactory factory, std::string host, std::uint16_t port,
                                             ServerOptions options) {
+  std::vector<std::string> hosts;
+  hosts.push_back(std::move(host));
+  co_return co_await create_server(std::move(factory), std::move(hosts), port, options);
+}
+
+Coro<std::shared_ptr<Server>> create_server(ProtocolFactory factory, std::vector<std::string> hosts, std::uint16_t port,
+                                            ServerOptions options) {
   EventLoop& loop = get_running_loop();
-  std::vector<AddrInfo> found =
-      co_await resolve_stream(std::move(host), port, options.family, 0, options.flags | AI_PASSIVE);
-  std::vector<AddrInfo> infos;  // without duplicates (Python makes a set of them)
-  for (AddrInfo& info : found) {
-    bool seen = false;
-    for (const AddrInfo& other : infos) seen = seen || same_address(info, other);
-    if (!seen) infos.push_back(std::move(info));
+  if (hosts.empty()) {
+    throw ValueError("create_server: the list of hosts is empty (give \"\" for every interface)");
+  }
+  std::vector<AddrInfo> infos;  // of every host, without duplicates (Python makes a set of them)
+  for (std::string& host : hosts) {
+    std::vector<AddrInfo> found =
+        co_await resolve_stream(std::move(host), port, options.family, 0, options.flags | AI_PASSIVE);
+    for (AddrInfo& info : found) {
+      bool seen = false;
+      for (const AddrInfo& other : infos) seen = seen || same_address(info, other);
+      if (!seen) infos.push_back(std::move(info));
+    }
   }
   std::vector<Socket> sockets;
   std::string tried;

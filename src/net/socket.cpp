@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <string>
 
+#include "asyncio/exceptions.hpp"
 #include "asyncio/os_error.hpp"
 
 namespace asyncio {
@@ -145,6 +146,45 @@ int Socket::get_option(int level, int name) const {
     throw_os_error(err, "getsockopt(" + describe() + ", level=" + std::to_string(level) +
                             ", option=" + std::to_string(name) + ")");
   }
+  return value;
+}
+
+std::string Socket::option_what(const char* call, int level, int name) const {
+  return std::string(call) + "(" + describe() + ", level=" + std::to_string(level) +
+         ", option=" + std::to_string(name) + ")";
+}
+
+void Socket::set_option_bytes(int level, int name, const void* value, std::size_t size) {
+  if (::setsockopt(fd_, level, name, value, static_cast<socklen_t>(size)) != 0) {
+    const int err = errno;
+    throw_os_error(err, option_what("setsockopt", level, name) + " with " + std::to_string(size) + " bytes");
+  }
+}
+
+std::size_t Socket::get_option_bytes(int level, int name, void* value, std::size_t size) const {
+  auto len = static_cast<socklen_t>(size);
+  if (::getsockopt(fd_, level, name, value, &len) != 0) {
+    const int err = errno;
+    throw_os_error(err, option_what("getsockopt", level, name));
+  }
+  return len;
+}
+
+void Socket::check_option_size(int level, int name, std::size_t got, std::size_t want) const {
+  if (got != want) {
+    throw ValueError(option_what("getsockopt", level, name) + ": the option's value is " + std::to_string(got) +
+                     " bytes, the type asked for " + std::to_string(want) +
+                     " (read it as a type of that size, or as bytes with getsockopt(level, option, buflen))");
+  }
+}
+
+std::string Socket::getsockopt(int level, int name, std::size_t buflen) const {
+  if (buflen == 0 || buflen > 1024) {
+    throw_os_error(EINVAL, option_what("getsockopt", level, name) + ": buflen " + std::to_string(buflen) +
+                               " is out of range (give 1 to 1024 bytes)");
+  }
+  std::string value(buflen, '\0');
+  value.resize(get_option_bytes(level, name, value.data(), buflen));
   return value;
 }
 

@@ -86,6 +86,12 @@ void SocketTransport::start_watching() {
 
 void SocketTransport::release_resources() noexcept {
   Base::release_resources();
+  if (empty_waiter_ && !empty_waiter_.done() && loop_usable()) {
+    try {
+      empty_waiter_.set_exception(ConnectionError(ECONNRESET, "sendfile(the connection was closed)"));
+    } catch (...) {  // the waiting sendfile then ends with the socket's own error
+    }
+  }
   if (server_) {
     const std::shared_ptr<Server> server = std::move(server_);
     server->detach(*this);
@@ -192,11 +198,18 @@ void SocketTransport::throw_not_writable(const char* what) const {
   throw RuntimeError(std::string("Cannot call ") + what + " after write_eof()");
 }
 
+void SocketTransport::throw_sendfile_in_progress() const {
+  throw RuntimeError("unable to write; sendfile is in progress on " + describe() +
+                     " (await loop.sendfile() before writing again)");
+}
+
 void SocketTransport::write(std::string_view data) {
   // After close(), as CPython: queued behind what is still buffered (close() waits for it), or
   // dropped if nothing was (the connection then counts as lost); after abort(), dropped.
   if (eof_) [[unlikely]]
     throw_not_writable("write()");
+  if (empty_waiter_) [[unlikely]]
+    throw_sendfile_in_progress();
   if (data.empty()) return;
   if (lost_) [[unlikely]] {
     drop_write(kDroppedWriteWarning);
@@ -226,6 +239,7 @@ void SocketTransport::write_rest(std::string_view data, int err, std::size_t sen
 
 void SocketTransport::writelines(std::span<const std::string_view> data) {
   if (eof_) throw_not_writable("writelines()");
+  if (empty_waiter_) throw_sendfile_in_progress();
   std::size_t total = 0;
   for (std::string_view piece : data) total += piece.size();
   if (total == 0) return;
@@ -288,6 +302,7 @@ void SocketTransport::write_ready() {
   maybe_resume_protocol();  // may write more, or close or abort
   if (lost_ || !wbuf_.empty()) return;
   remove_writer();
+  if (empty_waiter_ && !empty_waiter_.done()) empty_waiter_.set_result();
   if (closing_) {
     // close() waited for this flush. (Python calls _call_connection_lost here directly too.)
     call_connection_lost(nullptr);  // may destroy *this: nothing after it

@@ -45,8 +45,7 @@
 ///    handler ("protocol.datagram_received() call failed.") and the endpoint stays open (CPython lets
 ///    it escape to the loop, which logs it; the endpoint stays open too). After an exception from
 ///    connection_made() the endpoint is closed (CPython only logs it).
-///  - addresses are numeric SocketAddress values: no name resolution (Python resolves a (host, port)
-///    pair with getaddrinfo).
+///  - a (host, port) pair is a HostPort (net/host_port.hpp), a resolved address a SocketAddress.
 ///
 /// Loop-thread-only.
 
@@ -65,6 +64,7 @@
 
 #include "asyncio/coro/coro.hpp"
 #include "asyncio/net/fd_transport.hpp"
+#include "asyncio/net/host_port.hpp"
 #include "asyncio/net/protocol.hpp"
 #include "asyncio/net/protocol_factory.hpp"
 #include "asyncio/net/socket.hpp"
@@ -81,22 +81,26 @@ class EventLoop;
 /// coroutines; see net/dns.hpp's AddrInfoHints for why).
 struct DatagramOptions {
   /// Bind to this address (Python's local_addr): SocketAddress("127.0.0.1", 0) for any free port,
-  /// SocketAddress::from_path(p) for a Unix datagram socket (a stale socket file at `p` is
-  /// removed first, as Python does).
-  std::optional<SocketAddress> local_addr{};
-  /// Connect to this address (Python's remote_addr): sendto() may then omit the address, and
-  /// only datagrams from it are received. With allow_broadcast the socket is not connected: the
-  /// address is only sendto()'s default.
-  std::optional<SocketAddress> remote_addr{};
+  /// a HostPort("localhost", 5353) resolved with getaddrinfo, or SocketAddress::from_path(p) for
+  /// a Unix datagram socket (a stale socket file at `p` is removed first, as Python does).
+  std::optional<HostPort> local_addr{};
+  /// Connect to this address (Python's remote_addr), a SocketAddress or a HostPort resolved like
+  /// local_addr: sendto() may then omit the address, and only datagrams from it are received.
+  /// With allow_broadcast the socket is not connected: the address is only sendto()'s default.
+  std::optional<HostPort> remote_addr{};
   /// AF_INET, AF_INET6 or AF_UNIX; needed when neither address is given, else it must match them.
   int family = AF_UNSPEC;
   /// The socket's protocol (0: the family's default).
   int proto = 0;
+  /// getaddrinfo's flags for the names.
+  int flags = 0;
   /// SO_REUSEPORT: several endpoints may bind the same address (the kernel spreads datagrams).
   bool reuse_port = false;
   /// SO_BROADCAST: datagrams may be sent to broadcast addresses.
   bool allow_broadcast = false;
 };
+static_assert(std::is_trivially_destructible_v<DatagramOptions>,
+              "DatagramOptions is passed into coroutines: g++ 12 would destroy a non-trivial temporary twice");
 
 /// A callable returning std::shared_ptr<P>, P derived from DatagramProtocol.
 template <class F>
@@ -223,9 +227,12 @@ void check_datagram_socket(const Socket& sock);
 /// returns {transport, protocol} once connection_made has run.
 ///   - no address: `family` is required (ValueError "unexpected address family");
 ///   - local_addr: bound to it; remote_addr: connected to it (unless allow_broadcast);
-///   - both addresses and `family` must agree (ValueError "can not get address information").
-/// OSError if the socket cannot be made, bound or connected (naming the address). Cancelling it
-/// closes what it made.
+///   - names are resolved (SOCK_DGRAM, with family, proto and flags) and the answers grouped by
+///     family and protocol, as CPython does: the first group holding an address for each address
+///     given is tried, then the next; none (the addresses and `family` do not agree): ValueError
+///     "can not get address information".
+/// OSError if the socket cannot be made, bound or connected (naming the address; the first
+/// group's error when every group failed). Cancelling it closes what it made.
 template <DatagramProtocolFactory F>
 Coro<std::pair<std::shared_ptr<DatagramTransport>, std::shared_ptr<protocol_of_t<F>>>> create_datagram_endpoint(
     F protocol_factory, DatagramOptions options = {}) {

@@ -26,7 +26,8 @@
 /// loop's table of transports, see net/socket_transport.hpp).
 ///
 /// Differences from CPython:
-///  - host is one host (Python also takes a sequence of hosts); port is a number.
+///  - several hosts are a std::vector<std::string> (Python takes any sequence); port is a number.
+///    The hosts are resolved one after the other (Python gathers the lookups).
 ///  - an exception thrown by the protocol factory for an accepted connection is reported to the
 ///    exception handler always ("Error on transport creation for incoming connection"); CPython
 ///    reports it only in debug mode. No task is created per accepted connection: the factory runs
@@ -185,6 +186,8 @@ class Server : public std::enable_shared_from_this<Server>, private detail::Tabl
 namespace detail {
 Coro<std::shared_ptr<Server>> create_server(ProtocolFactory factory, std::string host, std::uint16_t port,
                                             ServerOptions options);
+Coro<std::shared_ptr<Server>> create_server(ProtocolFactory factory, std::vector<std::string> hosts, std::uint16_t port,
+                                            ServerOptions options);
 Coro<std::shared_ptr<Server>> create_server(ProtocolFactory factory, Socket sock, ServerOptions options);
 Coro<std::shared_ptr<Server>> create_unix_server(ProtocolFactory factory, std::string path, UnixServerOptions options);
 }  // namespace detail
@@ -200,6 +203,16 @@ template <StreamProtocolFactory F>
 Coro<std::shared_ptr<Server>> create_server(F protocol_factory, std::string host, std::uint16_t port,
                                             ServerOptions options = {}) {
   return detail::create_server(detail::ProtocolFactory(std::move(protocol_factory)), std::move(host), port, options);
+}
+
+/// Python's loop.create_server(protocol_factory, host=[...], port): one server listening on every
+/// address of every host in `hosts` (names resolved as above; an address several hosts share is
+/// bound once): `create_server(f, std::vector<std::string>{"127.0.0.1", "::1"}, 8080)`. With port
+/// 0 each socket gets its own free port. ValueError if `hosts` is empty.
+template <StreamProtocolFactory F>
+Coro<std::shared_ptr<Server>> create_server(F protocol_factory, std::vector<std::string> hosts, std::uint16_t port,
+                                            ServerOptions options = {}) {
+  return detail::create_server(detail::ProtocolFactory(std::move(protocol_factory)), std::move(hosts), port, options);
 }
 
 /// Python's create_server(protocol_factory, sock=sock): serves on an already bound stream socket.

@@ -30,6 +30,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include "asyncio/net/socket_address.hpp"
@@ -48,6 +49,20 @@ void socket_waiter_closing(SocketWaiter& waiter) noexcept;
 /// An address family's name for messages: "AF_INET", "AF_INET6", "AF_UNIX", "AF_UNSPEC" (0), or
 /// the number.
 std::string family_name(int family);
+
+/// Types whose object representation is not the option's bytes, though trivially copyable: views
+/// (their pointer would be sent) and pointers. setsockopt/getsockopt refuse them at compile time.
+template <class T>
+struct is_view_like : std::is_pointer<T> {};
+template <class C, class Tr>
+struct is_view_like<std::basic_string_view<C, Tr>> : std::true_type {};
+template <class E, std::size_t N>
+struct is_view_like<std::span<E, N>> : std::true_type {};
+
+/// A value setsockopt/getsockopt can pass as the option's bytes: int, struct linger, timeval, ...
+template <class T>
+concept SocketOptionValue = std::is_trivially_copyable_v<T> && !is_view_like<std::remove_cv_t<T>>::value &&
+                            !std::is_array_v<T> && !std::is_same_v<std::remove_cv_t<T>, bool>;
 }  // namespace detail
 
 class Socket {
@@ -113,6 +128,32 @@ class Socket {
   /// Python's getsockopt(level, name) for an int option (SO_ERROR, SO_RCVBUF, TCP_NODELAY, ...).
   [[nodiscard]] int get_option(int level, int name) const;
 
+  /// Python's setsockopt(level, name, value) with a value of any plain type, passed as its bytes:
+  /// `setsockopt(SOL_SOCKET, SO_LINGER, linger{1, 0})`, an int, a timeval, an ip_mreq ... (bool is
+  /// refused at compile time: options take an int). OSError (EINVAL for a size the option does
+  /// not take) naming the level and option.
+  template <detail::SocketOptionValue T>
+  void setsockopt(int level, int name, const T& value) {
+    set_option_bytes(level, name, &value, sizeof value);
+  }
+  /// Python's setsockopt(level, name, bytes): the option's raw bytes.
+  void setsockopt(int level, int name, std::span<const std::byte> value) {
+    set_option_bytes(level, name, value.data(), value.size());
+  }
+
+  /// Python's getsockopt(level, name) read as a T: `getsockopt<linger>(SOL_SOCKET, SO_LINGER)`.
+  /// ValueError if the kernel's value is not sizeof(T) bytes long (the message gives its size: ask
+  /// for that type, or for the bytes with getsockopt(level, name, buflen)).
+  template <detail::SocketOptionValue T>
+  [[nodiscard]] T getsockopt(int level, int name) const {
+    T value{};
+    check_option_size(level, name, get_option_bytes(level, name, &value, sizeof value), sizeof value);
+    return value;
+  }
+  /// Python's getsockopt(level, name, buflen): at most `buflen` bytes of the option, as many as
+  /// the kernel gives. OSError EINVAL unless 0 < buflen <= 1024 (Python's range).
+  [[nodiscard]] std::string getsockopt(int level, int name, std::size_t buflen) const;
+
   /// Python's getsockname(): the address this socket is bound to.
   [[nodiscard]] SocketAddress getsockname() const;
   /// Python's getpeername(): the address of the connected peer (OSError ENOTCONN if none).
@@ -153,6 +194,10 @@ class Socket {
   explicit Socket(int fd, int family, int type, int proto) noexcept
       : fd_(fd), family_(family), type_(type), proto_(proto) {}
   void end_waiters() noexcept;
+  void set_option_bytes(int level, int name, const void* value, std::size_t size);
+  std::size_t get_option_bytes(int level, int name, void* value, std::size_t size) const;
+  void check_option_size(int level, int name, std::size_t got, std::size_t want) const;
+  std::string option_what(const char* call, int level, int name) const;
   void take_waiters(Socket& other) noexcept;
 
   int fd_ = -1;

@@ -70,6 +70,10 @@ namespace asyncio {
 class EventLoop;
 class Server;
 
+namespace detail {
+struct SendfileAccess;
+}  // namespace detail
+
 /// A SocketTransport is always owned by a std::shared_ptr (create() makes it), so
 /// shared_from_this() works: a protocol that keeps its transport beyond connection_lost (or beyond
 /// the loop's close, when the transport is abandoned) takes a strong reference in connection_made:
@@ -140,6 +144,7 @@ class SocketTransport final : public Transport,
 
  private:
   friend class Server;
+  friend struct detail::SendfileAccess;
 
   /// The loss counts in conn_lost_, as CPython's _SelectorTransport counts it.
   static constexpr bool kCountsLoss = true;
@@ -160,6 +165,7 @@ class SocketTransport final : public Transport,
   void write_ready();
   void write_rest(std::string_view data, int err, std::size_t sent);
   [[noreturn]] void throw_not_writable(const char* what) const;
+  [[noreturn]] void throw_sendfile_in_progress() const;
 
   char* read_buffer_;  // the table's: shared by the loop's transports (data_received's view)
   Socket sock_;
@@ -171,6 +177,9 @@ class SocketTransport final : public Transport,
   bool eof_seen_ = false;  // the peer's EOF was read
   std::optional<SocketAddress> peername_;
   std::optional<SocketAddress> sockname_;
+  // Python's _empty_waiter: set while loop.sendfile() owns the socket (write() raises then);
+  // completed once the write buffer is empty, failed if the connection is lost first.
+  Future<void> empty_waiter_;
   // links of the server's client list
   SocketTransport* client_prev_ = nullptr;
   SocketTransport* client_next_ = nullptr;
