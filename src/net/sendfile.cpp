@@ -120,6 +120,12 @@ std::size_t read_some(int fd, char* buffer, std::size_t want, std::int64_t at) {
   }
 }
 
+/// How much the copying fallback reads next: a block, or what is left of `count`; 0 when done.
+std::size_t chunk_size(const std::optional<std::int64_t>& count, std::size_t sent, std::size_t blocksize) {
+  if (!count) return blocksize;
+  return std::min(static_cast<std::size_t>(*count) - sent, blocksize);
+}
+
 /// One chunk of the file, read in the default executor (Python's run_in_executor(None,
 /// file.readinto, view)). The buffer is shared with the job: a cancelled call must not free what
 /// the thread still writes into.
@@ -183,11 +189,8 @@ Coro<std::size_t> sock_sendfile_fallback(Socket& sock, int file, std::int64_t of
   std::size_t sent = 0;
   PositionOnExit position(can_seek ? file : -1, offset, sent);
   for (;;) {
-    std::size_t want = blocksize;
-    if (count) {
-      want = std::min(static_cast<std::size_t>(*count) - sent, blocksize);
-      if (want == 0) break;
-    }
+    const std::size_t want = chunk_size(count, sent, blocksize);
+    if (want == 0) break;
     const std::size_t got =
         co_await read_chunk(loop, file, buffer, want, can_seek ? offset + static_cast<std::int64_t>(sent) : -1);
     if (got == 0) break;
@@ -277,11 +280,8 @@ Coro<std::size_t> sendfile_fallback(Transport& transport, int file, std::int64_t
     PositionOnExit position(can_seek ? file : -1, offset, sent);
     try {
       for (;;) {
-        std::size_t want = blocksize;
-        if (count) {
-          want = std::min(static_cast<std::size_t>(*count) - sent, blocksize);
-          if (want == 0) break;
-        }
+        const std::size_t want = chunk_size(count, sent, blocksize);
+        if (want == 0) break;
         const std::size_t got =
             co_await read_chunk(loop, file, buffer, want, can_seek ? offset + static_cast<std::int64_t>(sent) : -1);
         if (got == 0) break;
