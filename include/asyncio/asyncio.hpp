@@ -22,6 +22,7 @@
 #include "asyncio/task/future.hpp"
 #include "asyncio/task/runner.hpp"
 #include "asyncio/task/task.hpp"
+#include "asyncio/task/task_factory.hpp"
 
 // flow: waiting, combinators, timeouts, groups
 #include "asyncio/flow/as_completed.hpp"
