@@ -19,6 +19,7 @@
 #include "asyncio/loop/logger.hpp"
 
 // task: futures, tasks, running
+#include "asyncio/task/ensure_future.hpp"
 #include "asyncio/task/future.hpp"
 #include "asyncio/task/runner.hpp"
 #include "asyncio/task/task.hpp"
