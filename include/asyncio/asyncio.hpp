@@ -82,3 +82,4 @@
 #include "asyncio/thread/run_coroutine_threadsafe.hpp"
 #include "asyncio/thread/run_in_executor.hpp"
 #include "asyncio/thread/thread_pool_executor.hpp"
+#include "asyncio/thread/wrap_future.hpp"
