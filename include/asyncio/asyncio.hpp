@@ -19,9 +19,11 @@
 #include "asyncio/loop/logger.hpp"
 
 // task: futures, tasks, running
+#include "asyncio/task/ensure_future.hpp"
 #include "asyncio/task/future.hpp"
 #include "asyncio/task/runner.hpp"
 #include "asyncio/task/task.hpp"
+#include "asyncio/task/task_factory.hpp"
 
 // flow: waiting, combinators, timeouts, groups
 #include "asyncio/flow/as_completed.hpp"
@@ -82,3 +84,4 @@
 #include "asyncio/thread/run_coroutine_threadsafe.hpp"
 #include "asyncio/thread/run_in_executor.hpp"
 #include "asyncio/thread/thread_pool_executor.hpp"
+#include "asyncio/thread/wrap_future.hpp"

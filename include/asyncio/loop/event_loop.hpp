@@ -17,6 +17,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -46,6 +47,12 @@ template <class T>
 class Future;
 template <class T>
 class Coro;
+class AnyTask;
+class TaskRequest;
+
+/// Python's task factory (loop.set_task_factory): called by every create_task on the loop with the
+/// task to be made; it makes it with TaskRequest::create() and returns it. See task/task_factory.hpp.
+using TaskFactory = std::function<AnyTask(EventLoop&, TaskRequest&)>;
 
 namespace detail {
 class TaskBase;
@@ -346,9 +353,17 @@ class EventLoop {
   /// asyncio::run and Runner await it after cancelling the remaining tasks. Defined in task/.
   Coro<void> shutdown_asyncgens();
 
-  /// Python's loop.create_task(coro, name=...): see task/create_task.hpp.
+  /// Python's loop.create_task(coro, name=...): see task/task.hpp.
   template <class A, class... Options>
   auto create_task(A&& coro_or_callable, Options&&... options);
+
+  /// Python's loop.set_task_factory(factory): from now on every create_task on this loop (and
+  /// what goes through it: TaskGroup, gather, ensure_future, run_until_complete, Runner) hands
+  /// its task to `factory`; an empty one (nullptr) restores the default. Defined in task/; see
+  /// task/task_factory.hpp for what a factory may do.
+  void set_task_factory(TaskFactory factory);
+  /// Python's loop.get_task_factory(): the factory set, or an empty one.
+  [[nodiscard]] TaskFactory get_task_factory() const;
 
   // --- executor (defined in thread/) ----------------------------------------------------------
 
@@ -499,6 +514,9 @@ class EventLoop {
   /// Per-loop state of the layers above (LoopAccess::add_extension), oldest first, each with the
   /// key it is found by.
   std::vector<std::pair<const void*, std::unique_ptr<detail::LoopExtension>>> extensions_;
+  /// set_task_factory's factory, or null. Shared so that a factory replaced while it runs (by a
+  /// task it started eagerly) lives until it returns.
+  std::shared_ptr<const TaskFactory> task_factory_;
 
   // shared with other threads (call_soon_threadsafe)
   std::mutex inbox_mutex_;
@@ -565,6 +583,10 @@ struct LoopAccess {
   static AsyncGenRegistry& asyncgens(EventLoop& loop) noexcept { return loop.asyncgens_; }
 
   static TaskBase* current_task(const EventLoop& loop) noexcept { return loop.current_task_; }
+  /// The task factory, or null (create_task's one test on its fast path).
+  static const std::shared_ptr<const TaskFactory>& task_factory(const EventLoop& loop) noexcept {
+    return loop.task_factory_;
+  }
   /// The loop's snapshot cache, for capture_context().
   static ContextSnapshot*& context_cache(EventLoop& loop) noexcept { return loop.context_cache_; }
   static TaskBase* swap_current_task(EventLoop& loop, TaskBase* task) noexcept {

@@ -122,6 +122,9 @@ class TaskBase : public FutureBase,
 
   [[nodiscard]] std::string name() const;
   void set_name(std::string name) { extras().name = std::move(name); }
+  /// The context the task will run in, for a task made before it was known (a task factory's
+  /// request). Before start() only.
+  void set_context(ContextRef context) noexcept { context_ = std::move(context); }
   [[nodiscard]] int cancelling() const noexcept { return task_cancels_; }
   int uncancel() noexcept;
   /// The name of the coroutine function (read from the root frame, kept until the task goes).

@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -68,8 +69,14 @@ class ConcurrentFuture {
   using State = detail::ConcurrentState<T>;
   using Status = typename State::Status;
 
+  /// An empty handle (no future).
   ConcurrentFuture() = default;
   explicit ConcurrentFuture(std::shared_ptr<State> s) noexcept : s_(std::move(s)) {}
+
+  /// A new pending future (Python's concurrent.futures.Future()), for code that completes it itself
+  /// with set_running_or_notify_cancel / set_result / set_exception: an executor of its own, a
+  /// thread that computes a value for a loop (see wrap_future).
+  static ConcurrentFuture create() { return ConcurrentFuture(std::make_shared<State>()); }
 
   /// Blocks until done; returns the result or rethrows (CancelledError if cancelled).
   T result() {
@@ -111,15 +118,19 @@ class ConcurrentFuture {
     return s_->error;
   }
 
-  /// Cancels: a future not yet running is cancelled at once; for one whose coroutine runs, the task
-  /// on the loop is asked to cancel, and this future follows the task's outcome. Returns false if
-  /// already done.
+  /// Cancels: a future not yet running is cancelled at once (its callbacks run in this thread);
+  /// for one whose coroutine runs (run_coroutine_threadsafe), the task on the loop is asked to
+  /// cancel, and this future follows the task's outcome. Returns true if it is cancelled or asked
+  /// to be; false if it finished, or runs without a task to cancel (set_running_or_notify_cancel),
+  /// as Python's.
   bool cancel() {
     std::function<void()> hook;
     {
       std::lock_guard lock(state().mutex);
-      if (settled()) return false;
+      if (s_->status == Status::cancelled) return true;
+      if (s_->status == Status::finished) return false;
       if (s_->status == Status::running) {
+        if (!s_->cancel_hook) return false;
         hook = s_->cancel_hook;
       }
     }
@@ -127,8 +138,46 @@ class ConcurrentFuture {
       hook();
       return true;
     }
+    // Cancelled by another thread in between: still cancelled.
     return s_->settle(
-        Status::cancelled, [] {}, s_);
+               Status::cancelled, [] {}, s_) ||
+           cancelled();
+  }
+
+  /// Python's set_running_or_notify_cancel(), for whoever runs the work: false if the future was
+  /// cancelled (the work must not run); else marks it running (cancel() then returns false) and
+  /// returns true. RuntimeError if it is running or finished already.
+  bool set_running_or_notify_cancel() {
+    std::lock_guard lock(state().mutex);
+    if (s_->status == Status::cancelled) return false;
+    if (s_->status != Status::pending) {
+      throw RuntimeError("set_running_or_notify_cancel(): the future is already running or finished");
+    }
+    s_->status = Status::running;
+    return true;
+  }
+
+  /// Python's set_result(value): finishes the future; its callbacks run in this thread, and
+  /// threads blocked in result() wake. InvalidStateError if it is cancelled or finished already.
+  template <class... Args>
+  requires(std::is_void_v<T> ? sizeof...(Args) == 0
+                             : std::is_constructible_v<T, Args...>) void set_result(Args&&... args) {
+    const bool settled_now = state().settle(
+        Status::finished,
+        [&] {
+          if constexpr (!std::is_void_v<T>) s_->value.emplace(std::forward<Args>(args)...);
+        },
+        s_);
+    if (!settled_now) throw InvalidStateError("ConcurrentFuture::set_result: the future is already done");
+  }
+
+  /// Python's set_exception(exc): finishes the future with `exception`. InvalidStateError if it is
+  /// done already; TypeError for a null exception_ptr.
+  void set_exception(std::exception_ptr exception) {
+    if (!exception) throw TypeError("ConcurrentFuture::set_exception: the exception_ptr is null");
+    const bool settled_now = state().settle(
+        Status::finished, [&] { s_->error = std::move(exception); }, s_);
+    if (!settled_now) throw InvalidStateError("ConcurrentFuture::set_exception: the future is already done");
   }
 
   /// fn(ConcurrentFuture&) runs once done: in the thread that completes the future (the loop's),
