@@ -55,7 +55,9 @@ class Token {
   }
   Token(const Token&) = delete;
   Token& operator=(const Token&) = delete;
-  ~Token() = default;
+  // Not defaulted: a token kept only to be reset later (or not at all) must not read as an unused
+  // variable to the compiler, as with any guard.
+  ~Token() {}  // NOLINT(modernize-use-equals-default)
 
   /// Python's Token.var: the variable whose set() made this token (it must still exist).
   [[nodiscard]] const ContextVar<T>& var() const noexcept { return *var_; }
