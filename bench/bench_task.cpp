@@ -73,6 +73,24 @@ void BM_TaskCreateRunAwait_Eager(benchmark::State& state) {
 }
 BENCHMARK(BM_TaskCreateRunAwait_Eager);
 
+// The same through loop.set_task_factory(eager_task_factory): the task is made, handed to the
+// factory as a TaskRequest, and started eagerly by it. The difference from
+// BM_TaskCreateRunAwait_Eager is what going through a factory costs.
+void BM_TaskCreateRunAwait_EagerFactory(benchmark::State& state) {
+  asyncio::run(
+      [&state]() -> asyncio::Coro<void> {
+        asyncio::get_running_loop().set_task_factory(asyncio::eager_task_factory);
+        int x = bench::opaque(1);
+        for (auto _ : state) {
+          auto task = asyncio::create_task(bench::ready_value(x));
+          int v = co_await task;
+          benchmark::DoNotOptimize(v);
+        }
+      },
+      bench::loop_options());
+}
+BENCHMARK(BM_TaskCreateRunAwait_EagerFactory);
+
 // Two tasks that each loop on `co_await sleep(0)`. Each loop iteration runs both tasks' steps, so one
 // benchmark iteration (one sleep(0) of the timed task) is two switches; time_per_op is per switch.
 void BM_Sleep0Switch_TwoTasks(benchmark::State& state) {

@@ -16,26 +16,14 @@ AnyTask TaskRequest::create() {
     throw RuntimeError("TaskRequest::create(): the task of this request was already created (" + task_->repr() +
                        "); a task factory calls create() once and returns the task it gave");
   }
-  detail::ContextRef context;
-  bool from_preset = false;
-  if (options_.context != nullptr) {
-    context = detail::hold_context(*options_.context);
-  } else if (preset_ != nullptr) {
-    context = std::move(*preset_);
-    from_preset = true;
-  } else {
-    context = detail::capture_context(detail::LoopAccess::context_cache(*loop_));
+  if (options_.context != given_context_) {
+    task_->set_context(options_.context != nullptr
+                           ? detail::hold_context(*options_.context)
+                           : detail::capture_context(detail::LoopAccess::context_cache(*loop_)));
   }
-  if (!options_.name.empty()) task_->set_name(std::string(options_.name));
-  task_->set_context(std::move(context));
-  try {
-    task_->start(options_.eager_start.value_or(false));
-  } catch (...) {
-    if (from_preset) *preset_ = task_->take_context();  // the runner keeps its context
-    throw;
-  }
+  if (options_.name != task_->given_name()) task_->set_name(std::string(options_.name));
+  task_->begin(options_.eager_start.value_or(false));
   created_ = true;
-  preset_taken_ = from_preset;
   return AnyTask::from_state(task_);
 }
 
@@ -58,24 +46,28 @@ TaskFactory create_eager_task_factory(TaskFactory custom_task_constructor) {
 
 namespace detail {
 
-bool run_task_factory(EventLoop& loop, TaskBase& task, const TaskOptions& options, ContextRef* preset) {
+void TaskBase::start_by_factory(std::optional<bool> eager_start, const Context* context) {
+  EventLoop& loop = live_loop();
   if (loop.is_closed()) throw RuntimeError("Event loop is closed");
   // A reference of this call's own: a task the factory starts eagerly may replace the factory.
   const std::shared_ptr<const TaskFactory> factory = LoopAccess::task_factory(loop);
-  TaskRequest request(loop, task, options, preset);
+  TaskOptions options;
+  options.name = given_name();
+  options.eager_start = eager_start;
+  options.context = context;
+  TaskRequest request(loop, *this, options);
   const AnyTask made = (*factory)(loop, request);
   if (!request.created_) {
     throw TypeError(
         "the task factory returned without calling TaskRequest::create(): a factory makes the task of its "
         "request with create() and returns it");
   }
-  if (made.state_ptr() != &task) {
+  if (made.state_ptr() != this) {
     throw TypeError("the task factory returned " + (made ? made.repr() : std::string("an empty handle")) +
-                    " instead of the task TaskRequest::create() made (" + task.repr() +
+                    " instead of the task TaskRequest::create() made (" + repr() +
                     "): return what create() returned (create_task gives that task back typed, so a factory cannot "
                     "replace it)");
   }
-  return request.preset_taken_;
 }
 
 }  // namespace detail

@@ -120,7 +120,8 @@ std::string TaskBase::repr() const {
   return text + ">";
 }
 
-void TaskBase::start(bool eager) {
+// begin()'s body, inlined into start() too: create_task's path pays the factory test only.
+inline void TaskBase::begin_here(bool eager) {
   if (eager && live_loop().is_running()) {
     LoopAccess::adopt(live_loop(), *this, &TaskBase::abandon_resident);
     retain();  // the loop's reference
@@ -132,6 +133,16 @@ void TaskBase::start(bool eager) {
   LoopAccess::adopt(live_loop(), *this, &TaskBase::abandon_resident);
   retain();
 }
+
+void TaskBase::start(std::optional<bool> eager_start, const Context* context) {
+  if (LoopAccess::task_factory(live_loop())) [[unlikely]] {
+    start_by_factory(eager_start, context);
+    return;
+  }
+  begin_here(eager_start.value_or(false));
+}
+
+void TaskBase::begin(bool eager) { begin_here(eager); }
 
 void TaskBase::set_waiter(FutureBase* f) noexcept {
   if (f) f->retain();

@@ -80,9 +80,6 @@ auto main_future(EventLoop& loop, A&& awaitable, const Context* context, Context
     TaskOptions options;
     options.context = context;
     return asyncio::create_task(loop, std::forward<A>(awaitable), options);
-  } else if (LoopAccess::task_factory(loop)) {
-    // As CPython's Runner.run: loop.create_task(coro, context=self._context), through the factory.
-    return make_task_by_factory(loop, std::forward<A>(awaitable), TaskOptions{}, &runner_context, &took);
   } else {
     auto task = make_task(loop, std::forward<A>(awaitable), TaskOptions{}, std::move(runner_context));
     took = true;

@@ -183,7 +183,7 @@ template <class T>
 Task<T> make_task(EventLoop& loop, Coro<T>&& coro, TaskOptions options, ContextRef context) {
   auto* state = new TaskState<T>(loop, std::move(coro), std::string(options.name), std::move(context));
   Task<T> task = Task<T>::adopt(state);
-  state->start(options.eager_start.value_or(false));
+  state->start(options.eager_start, options.context);
   return task;
 }
 
@@ -194,49 +194,18 @@ auto make_task(EventLoop& loop, F&& fn, TaskOptions options, ContextRef context)
   auto* state = new TaskWithCallable<T, std::decay_t<F>>(loop, std::forward<F>(fn), std::string(options.name),
                                                          std::move(context));
   Task<T> task = Task<T>::adopt(state);
-  state->start(options.eager_start.value_or(false));
+  state->start(options.eager_start, options.context);
   return task;
 }
 
-/// Hands `task` (made, not started, without name or context) to the loop's task factory as a
-/// TaskRequest carrying `options`, and checks that the factory returned that task, started. When
-/// the factory's options name no context, the task runs in `*preset` if given (Runner's context,
-/// moved from; the result says whether it was), else in a copy of the current context.
-/// Defined in task/task_factory.cpp.
-bool run_task_factory(EventLoop& loop, TaskBase& task, const TaskOptions& options, ContextRef* preset);
-
-/// create_task through the loop's task factory (set_task_factory): the task is made first, so
-/// that the factory, which cannot know T, receives it type-erased.
-template <class T>
-Task<T> make_task_by_factory(EventLoop& loop, Coro<T>&& coro, const TaskOptions& options, ContextRef* preset,
-                             bool* preset_taken = nullptr) {
-  Task<T> task = Task<T>::adopt(new TaskState<T>(loop, std::move(coro), std::string(), ContextRef()));
-  const bool taken = run_task_factory(loop, *static_cast<TaskBase*>(task.state_ptr()), options, preset);
-  if (preset_taken != nullptr) *preset_taken = taken;
-  return task;
-}
-
-template <class F>
-requires CoroFactory<F>
-auto make_task_by_factory(EventLoop& loop, F&& fn, const TaskOptions& options, ContextRef* preset,
-                          bool* preset_taken = nullptr) {
-  using T = typename coro_value<std::invoke_result_t<std::decay_t<F>&>>::type;
-  Task<T> task =
-      Task<T>::adopt(new TaskWithCallable<T, std::decay_t<F>>(loop, std::forward<F>(fn), std::string(), ContextRef()));
-  const bool taken = run_task_factory(loop, *static_cast<TaskBase*>(task.state_ptr()), options, preset);
-  if (preset_taken != nullptr) *preset_taken = taken;
-  return task;
-}
 }  // namespace detail
 
 /// Python's loop.create_task(coro): wraps `coro` in a Task on `loop` and schedules its first step.
 /// The task runs in a copy of the current context (what it sets, its creator does not see), or in
-/// `options.context`. With a task factory set on `loop` (set_task_factory), the factory makes the
-/// task (see task/task_factory.hpp).
+/// `options.context`. With a task factory set on `loop` (set_task_factory), the task is handed to
+/// the factory, which starts it (see task/task_factory.hpp).
 template <class T>
 Task<T> create_task(EventLoop& loop, Coro<T>&& coro, TaskOptions options = {}) {
-  if (detail::LoopAccess::task_factory(loop)) [[unlikely]]
-    return detail::make_task_by_factory(loop, std::move(coro), options, nullptr);
   return detail::make_task(loop, std::move(coro), options, detail::task_context(loop, options.context));
 }
 
@@ -245,8 +214,6 @@ Task<T> create_task(EventLoop& loop, Coro<T>&& coro, TaskOptions options = {}) {
 template <class F>
 requires detail::CoroFactory<F>
 auto create_task(EventLoop& loop, F&& fn, TaskOptions options = {}) {
-  if (detail::LoopAccess::task_factory(loop)) [[unlikely]]
-    return detail::make_task_by_factory(loop, std::forward<F>(fn), options, nullptr);
   return detail::make_task(loop, std::forward<F>(fn), options, detail::task_context(loop, options.context));
 }
 

@@ -18,9 +18,9 @@
 /// factory is one function for every T, so it can neither take the Coro<T> nor build the Task<T>.
 /// create_task therefore makes the task first, unstarted, and hands it to the factory type-erased,
 /// as a TaskRequest: request.options() are create_task's options (Python's kwargs), which the
-/// factory may change; request.create() is Python's Task(coro, loop=loop, **kwargs): it names the
-/// task, gives it its context, registers it with the loop and starts it (eagerly if the options say
-/// so). The factory returns what create() returned, and create_task returns that task typed.
+/// factory may change; request.create() is Python's Task(coro, loop=loop, **kwargs): it applies the
+/// name and context the options now say, registers the task with the loop and starts it (eagerly if
+/// the options say so). The factory returns what create() returned, and create_task returns that task typed.
 /// Python's factories can also return an object of their own (a Task subclass); a C++ factory
 /// cannot replace the task, so what a subclass would add goes through the task instead
 /// (add_done_callback, set_name, the context it runs in). The factory is a std::function (a
@@ -74,24 +74,23 @@ class TaskRequest {
   [[nodiscard]] bool created() const noexcept { return created_; }
 
   /// Python's Task(coro, loop=loop, **options): names the task (options().name, else "Task-N"),
-  /// gives it its context (options().context itself, else a copy of the current one), registers it
-  /// with the loop and starts it. With options().eager_start and the loop running, the first step
-  /// runs here, before create() returns; otherwise it is scheduled. Returns the task. RuntimeError
-  /// if called a second time (a request makes one task).
+  /// gives it its context (options().context itself; left as create_task gave it: the context
+  /// create_task decided, that one or a copy of the current one taken when create_task was
+  /// called), registers it with the loop and starts it. With options().eager_start and the loop
+  /// running, the first step runs here, before create() returns; otherwise it is scheduled.
+  /// Returns the task. RuntimeError if called a second time (a request makes one task).
   AnyTask create();
 
  private:
-  friend bool detail::run_task_factory(EventLoop& loop, detail::TaskBase& task, const TaskOptions& options,
-                                       detail::ContextRef* preset);
-  TaskRequest(EventLoop& loop, detail::TaskBase& task, const TaskOptions& options, detail::ContextRef* preset) noexcept
-      : loop_(&loop), task_(&task), options_(options), preset_(preset) {}
+  friend class detail::TaskBase;
+  TaskRequest(EventLoop& loop, detail::TaskBase& task, const TaskOptions& options) noexcept
+      : loop_(&loop), task_(&task), options_(options), given_context_(options.context) {}
 
   EventLoop* loop_;
   detail::TaskBase* task_;
   TaskOptions options_;
-  detail::ContextRef* preset_;  // Runner's context for its main task, or null
+  const Context* given_context_;  // create_task's: the task already holds it (or a copy of the current)
   bool created_ = false;
-  bool preset_taken_ = false;
 };
 
 /// Python's asyncio.eager_task_factory: makes every task with eager_start, unless create_task's

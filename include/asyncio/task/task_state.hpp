@@ -21,10 +21,12 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "asyncio/coro/coro.hpp"
 #include "asyncio/coro/driver.hpp"
+#include "asyncio/loop/context.hpp"
 #include "asyncio/loop/detail/context_state.hpp"
 #include "asyncio/task/future_state.hpp"
 
@@ -93,9 +95,15 @@ class TaskBase : public FutureBase,
   void abandon() noexcept;
   static void abandon_resident(Resident* r) noexcept { static_cast<TaskBase*>(r)->abandon(); }
 
+  /// What create_task does once the task is made: with a task factory set on the loop, hands the
+  /// task to it (which calls begin() through TaskRequest::create(), see task/task_factory.hpp),
+  /// telling it create_task's `eager_start` and `context` options; else begin(). The factory's
+  /// test lives here, out of line, so that create_task's inline code does not change: g++ stops
+  /// passing create_task's options in registers (see task_context) when it grows a branch.
+  void start(std::optional<bool> eager_start, const Context* context);
   /// Registers with the loop and schedules the first step; with `eager` (and a running loop), runs
   /// the first step now, as Python 3.12's eager tasks do.
-  void start(bool eager);
+  void begin(bool eager);
 
   /// Python's Task.__step: one run of the chain until it parks or ends, in the task's context. If
   /// that context is a Context entered elsewhere at that moment, the task ends with the
@@ -122,8 +130,11 @@ class TaskBase : public FutureBase,
 
   [[nodiscard]] std::string name() const;
   void set_name(std::string name) { extras().name = std::move(name); }
-  /// The context the task will run in, for a task made before it was known (a task factory's
-  /// request). Before start() only.
+  /// The name given at creation or by set_name, empty if none (name() is then "Task-N").
+  [[nodiscard]] std::string_view given_name() const noexcept {
+    return extras_ ? std::string_view(extras_->name) : std::string_view();
+  }
+  /// Replaces the context the task will run in (a task factory's choice). Before begin() only.
   void set_context(ContextRef context) noexcept { context_ = std::move(context); }
   [[nodiscard]] int cancelling() const noexcept { return task_cancels_; }
   int uncancel() noexcept;
@@ -180,6 +191,9 @@ class TaskBase : public FutureBase,
   }
   static bool is_external(TaskWait w) noexcept { return w == TaskWait::external || w == TaskWait::external_woken; }
   /// The check wake_external_hint() queues.
+  void begin_here(bool eager);
+  /// start() with a task factory set: task/task_factory.cpp.
+  [[gnu::cold]] void start_by_factory(std::optional<bool> eager_start, const Context* context);
   static void run_external_check(void* task);
   static const ReadyOps external_check_ops;
 
