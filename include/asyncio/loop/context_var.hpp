@@ -141,14 +141,7 @@ class ContextVar {
         return token;
       }
     }
-    auto* box = detail::TypedBox<T>::make(id_, std::move(value));
-    detail::ContextSetResult done{};
-    try {
-      done = detail::context_set(box);
-    } catch (...) {
-      box->destroy(box);
-      throw;
-    }
+    const detail::ContextSetResult done = assign(std::move(value));
     return Token<T>(this, done.context_id, take_value(done.old));
   }
 
@@ -171,14 +164,7 @@ class ContextVar {
       token.used_ = true;
       return;
     }
-    auto* box = detail::TypedBox<T>::make(id_, *token.old_);
-    detail::ContextSetResult done{};
-    try {
-      done = detail::context_set(box);
-    } catch (...) {
-      box->destroy(box);
-      throw;
-    }
+    const detail::ContextSetResult done = assign(*token.old_);
     if (done.old) detail::release_box(done.old);
     token.used_ = true;
   }
@@ -193,6 +179,18 @@ class ContextVar {
 
  private:
   static constexpr bool kInPlace = std::is_nothrow_move_constructible_v<T> && std::is_nothrow_move_assignable_v<T>;
+
+  /// Puts `value` in a new box for this variable in the current context: the way of set() and
+  /// reset() when the value cannot change in place. Nothing changed if it throws.
+  detail::ContextSetResult assign(T value) const {
+    auto* box = detail::TypedBox<T>::make(id_, std::move(value));
+    try {
+      return detail::context_set(box);
+    } catch (...) {
+      box->destroy(box);
+      throw;
+    }
+  }
 
   /// The value of `old` (a reference the caller gives up), or MISSING for null.
   static std::optional<T> take_value(detail::ValueBox* old) {
